@@ -1,0 +1,20 @@
+"""One function per Action of the signed API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from shiren.api.rpc.actions.settings import create_verify_setting, describe_verify_setting, update_verify_setting
+from shiren.api.rpc.actions.verify import describe_verify_result, describe_verify_token
+from shiren.api.rpc.context import RpcContext
+
+Action = Callable[[RpcContext], dict[str, Any]]
+
+ACTIONS: dict[str, Action] = {
+    "DescribeVerifyToken": describe_verify_token,
+    "DescribeVerifyResult": describe_verify_result,
+    "CreateVerifySetting": create_verify_setting,
+    "DescribeVerifySetting": describe_verify_setting,
+    "UpdateVerifySetting": update_verify_setting,
+}

@@ -1,0 +1,55 @@
+"""The ASGI application: the signed API at ``/``, media links, health."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from shiren import __version__
+from shiren.api.media import make_media_endpoint
+from shiren.api.rpc.endpoint import make_rpc_endpoint
+from shiren.runtime import Runtime
+from shiren.settings import Settings, get_settings
+from shiren.storage.repo.nonces import purge_nonces
+
+log = logging.getLogger("shiren")
+
+
+async def _purge_nonces_forever(runtime: Runtime) -> None:
+    window = timedelta(seconds=2 * runtime.settings.timestamp_window_s)
+    while True:
+        try:
+            await run_in_threadpool(purge_nonces, runtime.sessions, window)
+        except Exception:
+            log.exception("nonce purge failed")
+        await asyncio.sleep(300)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    runtime = runtime or Runtime.build(settings or get_settings())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        purger = asyncio.create_task(_purge_nonces_forever(runtime))
+        try:
+            yield
+        finally:
+            purger.cancel()
+
+    app = FastAPI(title="shiren", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app.state.runtime = runtime
+    rpc = make_rpc_endpoint(runtime)
+    app.add_route("/", rpc, methods=["GET", "POST"], include_in_schema=False)
+    app.add_route("/media/{blob_id}", make_media_endpoint(runtime), methods=["GET"], include_in_schema=False)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,139 @@
+"""The operator's command line (SPEC section 9). Reads the same SHIREN_* settings as the server."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from shiren.domain.schemes import AUTHORITIES, SCHEMES
+from shiren.runtime import Runtime
+from shiren.settings import Settings, get_settings
+from shiren.storage.repo import scenes as scene_repo
+from shiren.storage.repo import tenants as tenant_repo
+
+DEFAULT_TENANT = "default"
+
+
+def _print(data: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=None if isinstance(data, dict) else 2))
+        return
+    rows = data if isinstance(data, list) else [data]
+    for row in rows:
+        print("  ".join(f"{k}={v}" for k, v in row.items()))
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from shiren.app import create_app
+
+    settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
+    app = create_app(settings)
+    print(f"shiren listening on {settings.base_url}  (data: {settings.data_dir})", flush=True)
+    print("Create an AccessKey for your server:  shiren accesskey create --tenant NAME --json", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="info")
+    return 0
+
+
+def cmd_accesskey(args: argparse.Namespace, settings: Settings) -> int:
+    runtime = Runtime.build(settings)
+    with runtime.sessions() as session, session.begin():
+        if args.ak_command == "create":
+            key = tenant_repo.create_access_key(session, runtime.crypto, args.tenant)
+            _print({"AccessKeyId": key.access_key_id, "AccessKeySecret": key.secret, "Tenant": key.tenant}, args.json)
+        elif args.ak_command == "list":
+            _print(tenant_repo.list_access_keys(session, args.tenant), args.json)
+        elif args.ak_command == "disable":
+            if not tenant_repo.disable_access_key(session, args.id):
+                return _fail(f"no AccessKey {args.id}")
+            _print({"AccessKeyId": args.id, "Enabled": False}, args.json)
+    return 0
+
+
+def cmd_scene(args: argparse.Namespace, settings: Settings) -> int:
+    runtime = Runtime.build(settings)
+    with runtime.sessions() as session, session.begin():
+        tenant = tenant_repo.get_or_create_tenant(session, args.tenant)
+        if args.scene_command == "create":
+            try:
+                scene = scene_repo.create_scene(
+                    session, runtime.crypto, tenant.id, args.biz_type, args.scheme, name=args.name or "",
+                    authority=args.authority, callback_url=args.callback_url, redirect_origins=args.redirect_origin,
+                    retention_days=args.retention_days or settings.default_retention_days,
+                )
+            except scene_repo.SceneError as exc:
+                return _fail(str(exc))
+            _print(scene_repo.scene_view(scene, tenant.name), args.json)
+        elif args.scene_command == "list":
+            _print([scene_repo.scene_view(s, tenant.name) for s in scene_repo.list_scenes(session, tenant.id)],
+                   args.json)
+        else:
+            scene = scene_repo.get_scene(session, tenant.id, args.biz_type)
+            if scene is None:
+                return _fail(f"no scene {args.biz_type} for tenant {tenant.name}")
+            if args.scene_command == "disable":
+                scene_repo.update_scene(session, scene, enabled=False)
+            _print(scene_repo.scene_view(scene, tenant.name), args.json)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shiren", description="Self-hosted real-person identity verification.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    ak = sub.add_parser("accesskey", help="manage tenants' AccessKeys")
+    ak_sub = ak.add_subparsers(dest="ak_command", required=True)
+    for name in ("create", "list"):
+        p = ak_sub.add_parser(name)
+        p.add_argument("--tenant", default=DEFAULT_TENANT if name == "create" else None)
+        p.add_argument("--json", action="store_true")
+    p = ak_sub.add_parser("disable")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    ak.set_defaults(func=cmd_accesskey)
+
+    scene = sub.add_parser("scene", help="manage scenes (BizTypes)")
+    scene_sub = scene.add_subparsers(dest="scene_command", required=True)
+    create = scene_sub.add_parser("create")
+    create.add_argument("biz_type", metavar="BIZTYPE")
+    create.add_argument("--scheme", required=True, choices=sorted(SCHEMES))
+    create.add_argument("--name")
+    create.add_argument("--authority", default="none", choices=AUTHORITIES)
+    create.add_argument("--callback-url")
+    create.add_argument("--redirect-origin", action="append", default=[])
+    create.add_argument("--retention-days", type=int)
+    for name in ("show", "disable"):
+        p = scene_sub.add_parser(name)
+        p.add_argument("biz_type", metavar="BIZTYPE")
+    scene_sub.add_parser("list")
+    for p in scene_sub.choices.values():
+        p.add_argument("--tenant", default=DEFAULT_TENANT)
+        p.add_argument("--json", action="store_true")
+    scene.set_defaults(func=cmd_scene)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    return int(args.func(args, get_settings()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""All configuration in one place: environment variables with the ``SHIREN_`` prefix.
+
+Every process (server, command line, workers) reads the same settings, so the command line works on the
+data of a running server.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHIREN_", extra="ignore")
+
+    # Storage
+    data_dir: Path = Path("./shiren-data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite (WAL) in data_dir/shiren.db"
+    )
+    master_key: str | None = Field(
+        default=None, description="base64 of 32 bytes; default: data_dir/master.key created with mode 0600"
+    )
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = Field(default=None, description="Base URL for links handed out; default http://host:port")
+
+    # Signed API
+    timestamp_window_s: int = 15 * 60
+    max_request_bytes: int = 8 * 1024 * 1024
+    verify_token_ttl_s: int = 30 * 60
+    media_link_ttl_s: int = 5 * 60
+    rate_limit_qps: int = 50
+
+    # Image intake (SPEC 4.6)
+    fetch_allow_hosts: str = Field(default="", description="comma-separated host:port reachable despite being private")
+    fetch_timeout_s: float = 5.0
+    max_image_bytes: int = 2 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+
+    # Retention
+    default_retention_days: int = 30
+
+    # Models (plugins chosen by name)
+    face_detector: str = "mediapipe"
+    face_embedder: str = "dlib"
+    ocr: str = "rapidocr"
+
+    @property
+    def database_url_resolved(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'shiren.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def fetch_allowed(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.fetch_allow_hosts.split(",") if h.strip())
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,150 @@
+"""Database tables (SQLAlchemy 2). Personal fields are stored encrypted (``*_enc`` columns).
+
+Identity data (names, ID numbers) lives in these rows; biometric data (images, video) lives in the blob
+store and is only referenced here by id, which keeps the two apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Tenant(Base):
+    """An integrator account: owns keys, scenes, registry and tasks."""
+
+    __tablename__ = "tenants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccessKey(Base):
+    __tablename__ = "access_keys"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Scene(Base):
+    """A BizType: one scheme plus its settings."""
+
+    __tablename__ = "scenes"
+    __table_args__ = (UniqueConstraint("tenant_id", "biz_type"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    biz_type: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(128), default="")
+    scheme: Mapped[str] = mapped_column(String(32))
+    authority: Mapped[str] = mapped_column(String(16), default="none")
+    callback_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    redirect_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    thresholds: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    steps: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+    retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Task(Base):
+    """One BizId of one scene; it has one or more attempts."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("scene_id", "biz_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    scene_id: Mapped[int] = mapped_column(ForeignKey("scenes.id"))
+    biz_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Attempt(Base):
+    """One verification attempt, started by DescribeVerifyToken or VerifyMaterial."""
+
+    __tablename__ = "attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    verify_token: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | decided | erased
+    verify_status: Mapped[int] = mapped_column(Integer, default=-1)
+    name_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    inputs_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    callback_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    callback_seed_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    authority_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    face_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    idcard_face_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    material_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Blob(Base):
+    """Metadata of one encrypted object in the blob store."""
+
+    __tablename__ = "blobs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Nonce(Base):
+    """Signature nonces seen within the timestamp window (replay protection across processes)."""
+
+    __tablename__ = "nonces"
+    access_key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class AuditEvent(Base):
+    """Who read which personal object, and when."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    tenant_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    action: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(64))
+    remote: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -37,7 +37,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from shiren.app import create_app
 
-    settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
+    settings = settings.model_copy(
+        update={"host": args.host or settings.host, "port": args.port or settings.port}
+    )
     app = create_app(settings)
     print(f"shiren listening on {settings.base_url}  (data: {settings.data_dir})", flush=True)
     print("Create an AccessKey for your server:  shiren accesskey create --tenant NAME --json", flush=True)
@@ -50,7 +52,10 @@ def cmd_accesskey(args: argparse.Namespace, settings: Settings) -> int:
     with runtime.sessions() as session, session.begin():
         if args.ak_command == "create":
             key = tenant_repo.create_access_key(session, runtime.crypto, args.tenant)
-            _print({"AccessKeyId": key.access_key_id, "AccessKeySecret": key.secret, "Tenant": key.tenant}, args.json)
+            _print(
+                {"AccessKeyId": key.access_key_id, "AccessKeySecret": key.secret, "Tenant": key.tenant},
+                args.json,
+            )
         elif args.ak_command == "list":
             _print(tenant_repo.list_access_keys(session, args.tenant), args.json)
         elif args.ak_command == "disable":
@@ -67,16 +72,25 @@ def cmd_scene(args: argparse.Namespace, settings: Settings) -> int:
         if args.scene_command == "create":
             try:
                 scene = scene_repo.create_scene(
-                    session, runtime.crypto, tenant.id, args.biz_type, args.scheme, name=args.name or "",
-                    authority=args.authority, callback_url=args.callback_url, redirect_origins=args.redirect_origin,
+                    session,
+                    runtime.crypto,
+                    tenant.id,
+                    args.biz_type,
+                    args.scheme,
+                    name=args.name or "",
+                    authority=args.authority,
+                    callback_url=args.callback_url,
+                    redirect_origins=args.redirect_origin,
                     retention_days=args.retention_days or settings.default_retention_days,
                 )
             except scene_repo.SceneError as exc:
                 return _fail(str(exc))
             _print(scene_repo.scene_view(scene, tenant.name), args.json)
         elif args.scene_command == "list":
-            _print([scene_repo.scene_view(s, tenant.name) for s in scene_repo.list_scenes(session, tenant.id)],
-                   args.json)
+            _print(
+                [scene_repo.scene_view(s, tenant.name) for s in scene_repo.list_scenes(session, tenant.id)],
+                args.json,
+            )
         else:
             scene = scene_repo.get_scene(session, tenant.id, args.biz_type)
             if scene is None:
@@ -88,7 +102,9 @@ def cmd_scene(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shiren", description="Self-hosted real-person identity verification.")
+    parser = argparse.ArgumentParser(
+        prog="shiren", description="Self-hosted real-person identity verification."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP server")

@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8080
-    public_url: str | None = Field(default=None, description="Base URL for links handed out; default http://host:port")
+    public_url: str | None = Field(
+        default=None, description="Base URL for links handed out; default http://host:port"
+    )
 
     # Signed API
     timestamp_window_s: int = 15 * 60
@@ -38,7 +40,9 @@ class Settings(BaseSettings):
     rate_limit_qps: int = 50
 
     # Image intake (SPEC 4.6)
-    fetch_allow_hosts: str = Field(default="", description="comma-separated host:port reachable despite being private")
+    fetch_allow_hosts: str = Field(
+        default="", description="comma-separated host:port reachable despite being private"
+    )
     fetch_timeout_s: float = 5.0
     max_image_bytes: int = 2 * 1024 * 1024
     max_image_pixels: int = 40_000_000

@@ -15,13 +15,26 @@ def make_media_endpoint(runtime: Runtime):  # noqa: ANN201 - Starlette endpoint
         q = request.query_params
         try:
             obj = await run_in_threadpool(
-                open_media, runtime, request.path_params["blob_id"], q.get("t", ""), q.get("e", ""), q.get("s", ""),
+                open_media,
+                runtime,
+                request.path_params["blob_id"],
+                q.get("t", ""),
+                q.get("e", ""),
+                q.get("s", ""),
                 request.client.host if request.client else None,
             )
         except LinkRejected as exc:
-            return JSONResponse({"Code": "Forbidden", "Message": f"Media link rejected: {exc}."}, status_code=403)
-        return Response(obj.data, media_type=obj.content_type, headers={
-            "Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
-        })
+            return JSONResponse(
+                {"Code": "Forbidden", "Message": f"Media link rejected: {exc}."}, status_code=403
+            )
+        return Response(
+            obj.data,
+            media_type=obj.content_type,
+            headers={
+                "Cache-Control": "no-store",
+                "Referrer-Policy": "no-referrer",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     return media

@@ -49,8 +49,14 @@ def open_media(
         if blob is None or blob.tenant_id != tenant_id:
             raise LinkRejected("no such object")
         data = runtime.blobs.get(blob_id)
-        audit.record(session, "media.read", blob_id, tenant_id=tenant_id, remote=remote,
-                     detail={"kind": blob.kind, "attempt_id": blob.attempt_id})
+        audit.record(
+            session,
+            "media.read",
+            blob_id,
+            tenant_id=tenant_id,
+            remote=remote,
+            detail={"kind": blob.kind, "attempt_id": blob.attempt_id},
+        )
         return MediaObject(data, blob.content_type)
 
 
@@ -60,5 +66,10 @@ def store_blob(
     """Encrypt and store ``data``; returns the metadata row for the caller to add in its transaction."""
     blob_id = runtime.blobs.put(data)
     return Blob(
-        id=blob_id, tenant_id=tenant_id, attempt_id=attempt_id, kind=kind, content_type=content_type, size=len(data)
+        id=blob_id,
+        tenant_id=tenant_id,
+        attempt_id=attempt_id,
+        kind=kind,
+        content_type=content_type,
+        size=len(data),
     )

@@ -63,7 +63,4 @@ class LocalBlobStore:
         return self._crypto.decrypt_blob(sealed, blob_id)
 
     def delete(self, blob_id: str) -> None:
-        try:
-            self._path(blob_id).unlink()
-        except FileNotFoundError:
-            pass
+        self._path(blob_id).unlink(missing_ok=True)

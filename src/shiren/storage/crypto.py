@@ -59,9 +59,9 @@ class Crypto:
         self._master = master_key
 
     def _derive(self, purpose: str) -> bytes:
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"shiren/{purpose}".encode()).derive(
-            self._master
-        )
+        return HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=f"shiren/{purpose}".encode()
+        ).derive(self._master)
 
     @cached_property
     def _field(self) -> AESGCM:
@@ -111,7 +111,11 @@ class Crypto:
         return hmac.new(self._index_key, f"{scope}\x00{value}".encode(), hashlib.sha256).hexdigest()
 
     def sign(self, message: str) -> str:
-        return base64.urlsafe_b64encode(hmac.new(self.link_key, message.encode(), hashlib.sha256).digest()).decode().rstrip("=")
+        return (
+            base64.urlsafe_b64encode(hmac.new(self.link_key, message.encode(), hashlib.sha256).digest())
+            .decode()
+            .rstrip("=")
+        )
 
     def verify(self, message: str, signature: str) -> bool:
         return hmac.compare_digest(self.sign(message), signature)

@@ -29,7 +29,9 @@ def _parse_timestamp(value: str, name: str) -> datetime:
     try:
         return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
-        raise RpcError(400, "InvalidTimeStamp.Format", f"{name} must look like 2019-03-07T12:00:00Z.") from None
+        raise RpcError(
+            400, "InvalidTimeStamp.Format", f"{name} must look like 2019-03-07T12:00:00Z."
+        ) from None
 
 
 def _check_fresh(stamp: datetime, now: datetime, window_s: int) -> None:
@@ -37,7 +39,8 @@ def _check_fresh(stamp: datetime, now: datetime, window_s: int) -> None:
         raise RpcError(
             400,
             "InvalidTimeStamp.Expired",
-            f"Specified time stamp or date value is expired; it must be within {window_s // 60} minutes of the server clock.",
+            f"Specified time stamp or date value is expired; it must be within {window_s // 60} minutes "
+            "of the server clock.",
             "Synchronise the client clock (NTP).",
         )
 
@@ -72,12 +75,18 @@ def authenticate(runtime: Runtime, req: RawRequest, now: datetime | None = None)
     else:
         raise missing("Signature")
     if not claim_nonce(runtime.sessions, key.access_key_id, nonce):
-        raise RpcError(400, "SignatureNonceUsed", "Specified signature nonce was used already.",
-                       "Use a new random SignatureNonce for every request.")
+        raise RpcError(
+            400,
+            "SignatureNonceUsed",
+            "Specified signature nonce was used already.",
+            "Use a new random SignatureNonce for every request.",
+        )
     return key
 
 
-def _authenticate_v1(runtime: Runtime, req: RawRequest, now: datetime, window: int) -> tuple[KeyMaterial, str]:
+def _authenticate_v1(
+    runtime: Runtime, req: RawRequest, now: datetime, window: int
+) -> tuple[KeyMaterial, str]:
     p = req.params
     for name in ("AccessKeyId", "SignatureNonce", "Timestamp"):
         if not p.get(name):

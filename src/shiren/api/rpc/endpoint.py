@@ -27,22 +27,34 @@ def _action_name(req: RawRequest) -> str:
     if not name:
         raise missing("Action")
     if name not in ACTIONS:
-        raise RpcError(404, "InvalidAction.NotFound", f"Specified api {name!r} is not found, please check your url "
-                       "and method.", "Supported: " + ", ".join(ACTIONS))
+        raise RpcError(
+            404,
+            "InvalidAction.NotFound",
+            f"Specified api {name!r} is not found, please check your url and method.",
+            "Supported: " + ", ".join(ACTIONS),
+        )
     version = req.params.get("Version") or req.headers.get("x-acs-version", "")
     if version and version != API_VERSION:
-        raise RpcError(400, "InvalidVersion", f"Specified version {version!r} is not supported; use {API_VERSION}.")
+        raise RpcError(
+            400, "InvalidVersion", f"Specified version {version!r} is not supported; use {API_VERSION}."
+        )
     return name
 
 
-def _handle(runtime: Runtime, limiter: RateLimiter, req: RawRequest, request_id: str) -> tuple[str, int, dict]:
+def _handle(
+    runtime: Runtime, limiter: RateLimiter, req: RawRequest, request_id: str
+) -> tuple[str, int, dict]:
     action = _action_name(req)
     key = authenticate(runtime, req)
     if not action_is_signed(req):
         raise invalid("Authorization", "the action header x-acs-action must be signed")
     if not limiter.allow(key.tenant_id, action):
-        raise RpcError(400, "Throttling.User", "Request was denied due to user flow control.",
-                       "Slow down, or ask the operator for a higher SHIREN_RATE_LIMIT_QPS.")
+        raise RpcError(
+            400,
+            "Throttling.User",
+            "Request was denied due to user flow control.",
+            "Slow down, or ask the operator for a higher SHIREN_RATE_LIMIT_QPS.",
+        )
     body = ACTIONS[action](RpcContext(runtime, key, req, request_id))
     return action, key.tenant_id, body
 
@@ -62,14 +74,24 @@ def make_rpc_endpoint(runtime: Runtime):  # noqa: ANN201 - Starlette endpoint
             return JSONResponse({"RequestId": request_id, **result})
         except RpcError as exc:
             status = exc.status
-            return JSONResponse(exc.body(request_id, request.url.hostname or "shiren"), status_code=exc.status)
+            return JSONResponse(
+                exc.body(request_id, request.url.hostname or "shiren"), status_code=exc.status
+            )
         except Exception:
             status = 500
             log.exception("request %s failed", request_id)
-            return JSONResponse(internal().body(request_id, request.url.hostname or "shiren"), status_code=500)
+            return JSONResponse(
+                internal().body(request_id, request.url.hostname or "shiren"), status_code=500
+            )
         finally:
             # Only metadata: never parameters, which carry names, ID numbers and URLs.
-            log.info("rpc action=%s tenant=%s status=%s ms=%.1f request_id=%s", action, tenant, status,
-                     (time.perf_counter() - started) * 1000, request_id)
+            log.info(
+                "rpc action=%s tenant=%s status=%s ms=%.1f request_id=%s",
+                action,
+                tenant,
+                status,
+                (time.perf_counter() - started) * 1000,
+                request_id,
+            )
 
     return rpc

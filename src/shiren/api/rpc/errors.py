@@ -25,7 +25,9 @@ class RpcError(Exception):
 
 
 def missing(name: str) -> RpcError:
-    return RpcError(400, f"Missing{name}", f"{name} is mandatory for this action.", f"Send the {name} parameter.")
+    return RpcError(
+        400, f"Missing{name}", f"{name} is mandatory for this action.", f"Send the {name} parameter."
+    )
 
 
 def invalid(name: str, why: str) -> RpcError:
@@ -37,5 +39,9 @@ def forbidden(message: str) -> RpcError:
 
 
 def internal() -> RpcError:
-    return RpcError(500, "InternalError", "The request processing has failed due to some unknown error.",
-                    "Retry later; if it persists, give the operator this RequestId.")
+    return RpcError(
+        500,
+        "InternalError",
+        "The request processing has failed due to some unknown error.",
+        "Retry later; if it persists, give the operator this RequestId.",
+    )

@@ -27,8 +27,12 @@ class RawRequest:
 
 class BodyTooLarge(RpcError):
     def __init__(self, limit: int) -> None:
-        super().__init__(413, "RequestEntityTooLarge", f"The request body exceeds {limit} bytes.",
-                         "Send images by URL or make them smaller.")
+        super().__init__(
+            413,
+            "RequestEntityTooLarge",
+            f"The request body exceeds {limit} bytes.",
+            "Send images by URL or make them smaller.",
+        )
 
 
 async def read_body(request: Request, limit: int) -> bytes:

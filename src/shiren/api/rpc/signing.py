@@ -75,7 +75,14 @@ def acs3_canonical_request(
     names = sorted(signed_headers)
     canonical_headers = "".join(f"{n}:{headers.get(n, '').strip()}\n" for n in names)
     return "\n".join(
-        [method.upper(), path or "/", canonical_query(query), canonical_headers, ";".join(names), hashed_payload]
+        [
+            method.upper(),
+            path or "/",
+            canonical_query(query),
+            canonical_headers,
+            ";".join(names),
+            hashed_payload,
+        ]
     )
 
 

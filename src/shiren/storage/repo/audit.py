@@ -18,4 +18,6 @@ def record(
     remote: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    session.add(AuditEvent(action=action, object_id=object_id, tenant_id=tenant_id, remote=remote, detail=detail))
+    session.add(
+        AuditEvent(action=action, object_id=object_id, tenant_id=tenant_id, remote=remote, detail=detail)
+    )

@@ -47,14 +47,18 @@ def create_access_key(session: Session, crypto: Crypto, tenant_name: str) -> Key
     tenant = get_or_create_tenant(session, tenant_name)
     key_id = "LTAI" + _random(20)
     secret = _random(30)
-    session.add(AccessKey(id=key_id, tenant_id=tenant.id, secret_enc=crypto.encrypt_field(secret, f"ak:{key_id}")))
+    session.add(
+        AccessKey(id=key_id, tenant_id=tenant.id, secret_enc=crypto.encrypt_field(secret, f"ak:{key_id}"))
+    )
     session.flush()
     return KeyMaterial(key_id, secret, tenant.id, tenant.name, True)
 
 
 def load_access_key(session: Session, crypto: Crypto, key_id: str) -> KeyMaterial | None:
     row = session.execute(
-        select(AccessKey, Tenant.name).join(Tenant, Tenant.id == AccessKey.tenant_id).where(AccessKey.id == key_id)
+        select(AccessKey, Tenant.name)
+        .join(Tenant, Tenant.id == AccessKey.tenant_id)
+        .where(AccessKey.id == key_id)
     ).first()
     if row is None:
         return None
@@ -65,7 +69,11 @@ def load_access_key(session: Session, crypto: Crypto, key_id: str) -> KeyMateria
 
 
 def list_access_keys(session: Session, tenant_name: str | None = None) -> list[dict[str, object]]:
-    query = select(AccessKey, Tenant.name).join(Tenant, Tenant.id == AccessKey.tenant_id).order_by(AccessKey.created_at)
+    query = (
+        select(AccessKey, Tenant.name)
+        .join(Tenant, Tenant.id == AccessKey.tenant_id)
+        .order_by(AccessKey.created_at)
+    )
     if tenant_name:
         query = query.where(Tenant.name == tenant_name)
     return [
@@ -88,3 +96,17 @@ def disable_access_key(session: Session, key_id: str) -> bool:
         key.enabled = False
         key.disabled_at = utcnow()
     return True
+
+
+def import_access_key(
+    session: Session, crypto: Crypto, tenant_name: str, key_id: str, secret: str
+) -> KeyMaterial:
+    """Register an existing AccessKey pair (e.g. one an integrator already configured for Alibaba Cloud)."""
+    if session.get(AccessKey, key_id) is not None:
+        raise ValueError(f"AccessKey {key_id} already exists")
+    tenant = get_or_create_tenant(session, tenant_name)
+    session.add(
+        AccessKey(id=key_id, tenant_id=tenant.id, secret_enc=crypto.encrypt_field(secret, f"ak:{key_id}"))
+    )
+    session.flush()
+    return KeyMaterial(key_id, secret, tenant.id, tenant.name, True)

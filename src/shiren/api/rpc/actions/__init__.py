@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from shiren.api.rpc.actions.settings import create_verify_setting, describe_verify_setting, update_verify_setting
+from shiren.api.rpc.actions.settings import (
+    create_verify_setting,
+    describe_verify_setting,
+    update_verify_setting,
+)
 from shiren.api.rpc.actions.verify import describe_verify_result, describe_verify_token
 from shiren.api.rpc.context import RpcContext
 

@@ -18,8 +18,12 @@ def load_scene(ctx: RpcContext) -> Scene:
     with ctx.runtime.sessions() as session:
         scene = get_scene(session, ctx.tenant_id, biz_type)
     if scene is None:
-        raise RpcError(400, "InvalidParameter", f"BizType: no scene named {biz_type!r} in this account.",
-                       "Create the scene first (shiren scene create, or CreateVerifySetting).")
+        raise RpcError(
+            400,
+            "InvalidParameter",
+            f"BizType: no scene named {biz_type!r} in this account.",
+            "Create the scene first (shiren scene create, or CreateVerifySetting).",
+        )
     if not scene.enabled:
         raise forbidden(f"BizType: scene {biz_type!r} is disabled.")
     return scene

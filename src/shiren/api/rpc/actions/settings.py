@@ -7,14 +7,23 @@ from typing import Any
 from shiren.api.rpc.actions.common import load_scene
 from shiren.api.rpc.context import RpcContext
 from shiren.api.rpc.errors import RpcError, invalid
-from shiren.storage.repo.scenes import SceneError, create_scene, get_scene, list_scenes, scene_view, update_scene
+from shiren.storage.repo.scenes import (
+    SceneError,
+    create_scene,
+    get_scene,
+    list_scenes,
+    scene_view,
+    update_scene,
+)
 
 _STEP_PARAMS = {"GuideStep": "guide", "PrivacyStep": "privacy", "ResultStep": "result"}
 _ALIBABA_FIELDS = ("BizType", "BizName", "Solution", "StepList")
 
 
 def _steps(ctx: RpcContext) -> dict[str, bool]:
-    return {key: value for param, key in _STEP_PARAMS.items() if (value := ctx.optional_bool(param)) is not None}
+    return {
+        key: value for param, key in _STEP_PARAMS.items() if (value := ctx.optional_bool(param)) is not None
+    }
 
 
 def _public(view: dict[str, Any]) -> dict[str, Any]:
@@ -29,11 +38,23 @@ def create_verify_setting(ctx: RpcContext) -> dict[str, Any]:
     try:
         with runtime.sessions() as session, session.begin():
             if get_scene(session, ctx.tenant_id, biz_type) is not None:
-                raise RpcError(400, "InvalidParameter", f"BizType: scene {biz_type!r} already exists.",
-                               "Use UpdateVerifySetting to change it.")
+                raise RpcError(
+                    400,
+                    "InvalidParameter",
+                    f"BizType: scene {biz_type!r} already exists.",
+                    "Use UpdateVerifySetting to change it.",
+                )
             steps = {"guide": True, "privacy": True, "result": True, **_steps(ctx)}
-            scene = create_scene(session, runtime.crypto, ctx.tenant_id, biz_type, solution, name=biz_name,
-                                 steps=steps, retention_days=runtime.settings.default_retention_days)
+            scene = create_scene(
+                session,
+                runtime.crypto,
+                ctx.tenant_id,
+                biz_type,
+                solution,
+                name=biz_name,
+                steps=steps,
+                retention_days=runtime.settings.default_retention_days,
+            )
             return _public(scene_view(scene))
     except SceneError as exc:
         raise invalid("Solution" if "scheme" in str(exc) else "BizType", str(exc)) from None

@@ -36,7 +36,9 @@ def describe_verify_token(ctx: RpcContext) -> dict[str, Any]:
     biz_id = ctx.required("BizId", BIZ_ID_MAX)
     scheme = get_scheme(scene.scheme)
     if scheme.mode is Mode.SERVER:
-        raise invalid("BizType", f"{scheme.name} scenes are verified with VerifyMaterial, not DescribeVerifyToken")
+        raise invalid(
+            "BizType", f"{scheme.name} scenes are verified with VerifyMaterial, not DescribeVerifyToken"
+        )
     for name in scheme.token_required:
         ctx.required(name)
     name = ctx.optional("Name", 64)
@@ -91,6 +93,7 @@ def describe_verify_result(ctx: RpcContext) -> dict[str, Any]:
     if attempt is not None and (
         attempt.state == "erased" or attempt.created_at < utcnow() - timedelta(days=scene.retention_days)
     ):
-        raise RpcError(410, "DataExpired", "The verification data has passed its retention period and was erased.")
+        raise RpcError(
+            410, "DataExpired", "The verification data has passed its retention period and was erased."
+        )
     return result_view(ctx.runtime, attempt)
-

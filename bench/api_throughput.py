@@ -8,6 +8,7 @@ signature checking, nonce claiming, validation, encryption and the ORM cost. Goa
     .venv/bin/python bench/api_throughput.py [--requests 1500] [--concurrency 16]
 """
 
+# ruff: noqa: I001  (_common puts the repository root on sys.path first)
 from __future__ import annotations
 
 import argparse
@@ -24,11 +25,11 @@ from urllib.parse import urlencode
 
 import httpx
 
-from _common import ROOT, summary_ms, write_results  # noqa: I001
+from _common import summary_ms, write_results
 from shiren.api.rpc.signing import v1_signature, v1_string_to_sign
 from tests.support import ShirenServer, free_port
 
-BASELINE_APP = '''
+BASELINE_APP = """
 import os, secrets, sqlite3, threading
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
@@ -60,14 +61,20 @@ async def endpoint(request):
     return JSONResponse({"RequestId": "x", "VerifyToken": token, "VerifyStatus": -1})
 
 app = Starlette(routes=[Route("/", endpoint, methods=["GET", "POST"])])
-'''
+"""
 
 
 def signed(key: dict[str, str], action: str, **params: str) -> str:
     p = {
-        "Action": action, "Version": "2019-03-07", "Format": "JSON", "AccessKeyId": key["AccessKeyId"],
-        "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0", "SignatureNonce": uuid.uuid4().hex,
-        "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), **params,
+        "Action": action,
+        "Version": "2019-03-07",
+        "Format": "JSON",
+        "AccessKeyId": key["AccessKeyId"],
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0",
+        "SignatureNonce": uuid.uuid4().hex,
+        "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **params,
     }
     p["Signature"] = v1_signature(key["AccessKeySecret"], v1_string_to_sign("POST", p))
     return "/?" + urlencode(p)
@@ -102,8 +109,10 @@ def run_case(name: str, base: str, make_path, total: int, concurrency: int) -> d
     asyncio.run(load(base, make_path, min(100, total), concurrency))  # warm-up
     elapsed, latencies, errors = asyncio.run(load(base, make_path, total, concurrency))
     row = {"rps": round(total / elapsed, 1), "errors": errors, **summary_ms(latencies)}
-    print(f"{name:<28} {row['rps']:>8.1f} req/s  p50 {row['p50_ms']:>7.2f} ms  p99 {row['p99_ms']:>7.2f} ms"
-          f"  errors {errors}")
+    print(
+        f"{name:<28} {row['rps']:>8.1f} req/s  p50 {row['p50_ms']:>7.2f} ms  p99 {row['p99_ms']:>7.2f} ms"
+        f"  errors {errors}"
+    )
     return row
 
 
@@ -120,9 +129,19 @@ def main() -> None:
     app_file.write_text(BASELINE_APP)
     port = free_port()
     baseline = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "baseline_app:app", "--port", str(port), "--no-access-log",
-         "--log-level", "warning"],
-        cwd=tmp, env={**os.environ, "BASELINE_DB": str(tmp / "baseline.db")},
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "baseline_app:app",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=tmp,
+        env={**os.environ, "BASELINE_DB": str(tmp / "baseline.db")},
     )
     try:
         for _ in range(100):
@@ -134,16 +153,34 @@ def main() -> None:
         n, c = args.requests, args.concurrency
         print(f"{n} requests, {c} concurrent clients, loopback, {os.cpu_count()} CPUs\n")
         results = {
-            "baseline_starlette_write": run_case("bare Starlette + write", f"http://127.0.0.1:{port}",
-                                                 lambda i: signed(key, "DescribeVerifyToken", BizId=f"b{i}",
-                                                                  BizType="Bench"), n, c),
-            "DescribeVerifyToken": run_case("DescribeVerifyToken", server.url,
-                                            lambda i: signed(key, "DescribeVerifyToken", BizId=f"b{i % 200}",
-                                                             BizType="Bench", Name="张三",
-                                                             IdCardNumber="11010519491231002X"), n, c),
-            "DescribeVerifyResult": run_case("DescribeVerifyResult", server.url,
-                                             lambda i: signed(key, "DescribeVerifyResult", BizId=f"b{i % 200}",
-                                                              BizType="Bench"), n, c),
+            "baseline_starlette_write": run_case(
+                "bare Starlette + write",
+                f"http://127.0.0.1:{port}",
+                lambda i: signed(key, "DescribeVerifyToken", BizId=f"b{i}", BizType="Bench"),
+                n,
+                c,
+            ),
+            "DescribeVerifyToken": run_case(
+                "DescribeVerifyToken",
+                server.url,
+                lambda i: signed(
+                    key,
+                    "DescribeVerifyToken",
+                    BizId=f"b{i % 200}",
+                    BizType="Bench",
+                    Name="张三",
+                    IdCardNumber="11010519491231002X",
+                ),
+                n,
+                c,
+            ),
+            "DescribeVerifyResult": run_case(
+                "DescribeVerifyResult",
+                server.url,
+                lambda i: signed(key, "DescribeVerifyResult", BizId=f"b{i % 200}", BizType="Bench"),
+                n,
+                c,
+            ),
         }
         base_rps = results["baseline_starlette_write"]["rps"]
         for action in ("DescribeVerifyToken", "DescribeVerifyResult"):

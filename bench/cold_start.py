@@ -6,6 +6,7 @@ each; the model-loading cost of later stages shows up here too once models load 
     .venv/bin/python bench/cold_start.py [--runs 3]
 """
 
+# ruff: noqa: I001  (_common puts the repository root on sys.path first)
 from __future__ import annotations
 
 import argparse
@@ -13,7 +14,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from _common import write_results  # noqa: I001
+from _common import write_results
 from tests.support import ShirenServer
 
 

@@ -1,0 +1,65 @@
+"""The same server on PostgreSQL, chosen by configuration alone (SHIREN_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from Tea.exceptions import TeaException
+
+from tests.sdk import models, tea
+from tests.support import ShirenServer
+
+ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh database for this test, dropped afterwards."""
+    name = f"shiren_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_two_replicas_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    # Replicas share the database and the master key; each has its own local data dir.
+    env = {"SHIREN_DATABASE_URL": pg_url, "SHIREN_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}
+    first, second = ShirenServer(tmp_path / "a", env=env), ShirenServer(tmp_path / "b", env=env)
+    first.start()
+    second.start()
+    try:
+        key = first.new_tenant("pg", [("PgScene", "RPBioOnly")])
+        token = (
+            tea(first, key)
+            .describe_verify_token(
+                models.DescribeVerifyTokenRequest(
+                    biz_id="pg-1", biz_type="PgScene", name="张三", id_card_number="11010519491231002X"
+                )
+            )
+            .body.verify_token
+        )
+        assert len(token) == 32
+        res = tea(second, key, "v2").describe_verify_result(
+            models.DescribeVerifyResultRequest(biz_id="pg-1", biz_type="PgScene")
+        )
+        assert res.body.verify_status == -1
+        with pytest.raises(TeaException) as err:
+            tea(second, key).describe_verify_result(
+                models.DescribeVerifyResultRequest(biz_id="x", biz_type="Nope")
+            )
+        assert err.value.code == "InvalidParameter"
+    finally:
+        first.stop()
+        second.stop()

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from shiren.domain.schemes import AUTHORITIES, SCHEMES
@@ -101,6 +102,31 @@ def cmd_scene(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_registry(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from shiren.services.registry_import import import_csv, read_rows
+
+    path = Path(args.file)
+    if not path.is_file():
+        return _fail(f"no such file: {path}")
+    runtime = Runtime.build(settings)
+    try:
+        total = sum(1 for _ in read_rows(path))
+    except ValueError as exc:
+        return _fail(str(exc))
+    with tqdm(total=total, unit="row", file=sys.stderr, disable=args.json) as bar:
+        report = import_csv(runtime, args.tenant, path, progress=bar.update)
+    bad = [{"line": line, "reason": reason} for line, reason in report.bad]
+    if args.json:
+        _print({"Imported": report.imported, "Bad": bad}, True)
+    else:
+        print(f"imported {report.imported} row(s); {len(bad)} bad")
+        for row in bad:
+            print(f"  line {row['line']}: {row['reason']}")
+    return 0 if report.imported or not bad else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shiren", description="Self-hosted real-person identity verification."
@@ -141,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--tenant", default=DEFAULT_TENANT)
         p.add_argument("--json", action="store_true")
     scene.set_defaults(func=cmd_scene)
+
+    registry = sub.add_parser("registry", help="the registry authority's reference identities")
+    reg_sub = registry.add_subparsers(dest="registry_command", required=True)
+    imp = reg_sub.add_parser("import", help="import name,id_number,photo rows from a CSV")
+    imp.add_argument("file", metavar="FILE.csv")
+    imp.add_argument("--tenant", default=DEFAULT_TENANT)
+    imp.add_argument("--json", action="store_true")
+    registry.set_defaults(func=cmd_registry)
     return parser
 
 

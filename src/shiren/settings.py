@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     max_image_bytes: int = 2 * 1024 * 1024
     max_image_pixels: int = 40_000_000
 
+    # Authorities (per scene: none | registry | http)
+    authority_http_url: str | None = None
+    authority_http_token: str | None = None
+    authority_http_timeout_s: float = 5.0
+
     # Retention
     default_retention_days: int = 30
 

@@ -158,3 +158,22 @@ class AuditEvent(Base):
     object_id: Mapped[str] = mapped_column(String(64))
     remote: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class RegistryIdentity(Base):
+    """A reference identity of the ``registry`` authority: imported by the operator, per tenant."""
+
+    __tablename__ = "registry_identities"
+    __table_args__ = (UniqueConstraint("tenant_id", "id_number_index"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    id_number_index: Mapped[str] = mapped_column(String(64))  # blind index: lookup without decrypting
+    name_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    photo_blob_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    template_enc: Mapped[bytes | None] = mapped_column(
+        LargeBinary, nullable=True
+    )  # face embedding, encrypted
+    template_model: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 import uuid
@@ -41,11 +42,11 @@ def _action_name(req: RawRequest) -> str:
     return name
 
 
-def _handle(
+async def _handle(
     runtime: Runtime, limiter: RateLimiter, req: RawRequest, request_id: str
 ) -> tuple[str, int, dict]:
     action = _action_name(req)
-    key = authenticate(runtime, req)
+    key = await run_in_threadpool(authenticate, runtime, req)
     if not action_is_signed(req):
         raise invalid("Authorization", "the action header x-acs-action must be signed")
     if not limiter.allow(key.tenant_id, action):
@@ -55,7 +56,12 @@ def _handle(
             "Request was denied due to user flow control.",
             "Slow down, or ask the operator for a higher SHIREN_RATE_LIMIT_QPS.",
         )
-    body = ACTIONS[action](RpcContext(runtime, key, req, request_id))
+    function = ACTIONS[action]
+    ctx = RpcContext(runtime, key, req, request_id)
+    if inspect.iscoroutinefunction(function):
+        body = await function(ctx)
+    else:
+        body = await run_in_threadpool(function, ctx)
     return action, key.tenant_id, body
 
 
@@ -70,7 +76,7 @@ def make_rpc_endpoint(runtime: Runtime):  # noqa: ANN201 - Starlette endpoint
             body = await read_body(request, runtime.settings.max_request_bytes)
             req = parse(request, body)
             action = req.params.get("Action", action)
-            action, tenant, result = await run_in_threadpool(_handle, runtime, limiter, req, request_id)
+            action, tenant, result = await _handle(runtime, limiter, req, request_id)
             return JSONResponse({"RequestId": request_id, **result})
         except RpcError as exc:
             status = exc.status

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from shiren.api.rpc.actions.material import verify_material
 from shiren.api.rpc.actions.settings import (
     create_verify_setting,
     describe_verify_setting,
@@ -13,7 +14,8 @@ from shiren.api.rpc.actions.settings import (
 from shiren.api.rpc.actions.verify import describe_verify_result, describe_verify_token
 from shiren.api.rpc.context import RpcContext
 
-Action = Callable[[RpcContext], dict[str, Any]]
+# Plain functions run in a worker thread; coroutine functions (those that fetch URLs) run on the loop.
+Action = Callable[[RpcContext], dict[str, Any]] | Callable[[RpcContext], Awaitable[dict[str, Any]]]
 
 ACTIONS: dict[str, Action] = {
     "DescribeVerifyToken": describe_verify_token,
@@ -21,4 +23,5 @@ ACTIONS: dict[str, Action] = {
     "CreateVerifySetting": create_verify_setting,
     "DescribeVerifySetting": describe_verify_setting,
     "UpdateVerifySetting": update_verify_setting,
+    "VerifyMaterial": verify_material,
 }

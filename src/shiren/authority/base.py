@@ -1,0 +1,26 @@
+"""The small interface every authority implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+class AuthorityUnavailable(Exception):
+    """The authority could not answer (timeout, error, garbage): VerifyStatus 12."""
+
+
+@dataclass(frozen=True)
+class AuthorityAnswer:
+    identity_match: bool  # the name + ID number pair is known to the authority
+    photo: bytes | None = None  # reference photo, when the authority has one
+    template: np.ndarray | None = None  # a precomputed face embedding of that photo
+    template_model: str | None = None
+
+
+class Authority(Protocol):
+    name: str
+
+    def lookup(self, tenant_id: int, name: str, id_number: str) -> AuthorityAnswer: ...

@@ -249,6 +249,16 @@ def test_quality_low_when_blurred_or_dark(detector: FaceDetector, images: dict[s
     assert q.level in ("LOW", "UNQUALIFIED") and "too_bright" in q.reasons
 
 
+def test_quality_low_when_heavily_compressed(detector: FaceDetector, images: dict[str, np.ndarray]) -> None:
+    ob = cv2.resize(images["obama.jpg"], (455, 568), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", ob, [cv2.IMWRITE_JPEG_QUALITY, 8])
+    assert ok
+    blocky = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    q = assess_quality(blocky, the_face(detector, blocky))
+    assert q.blockiness > 2.2 and "compressed" in q.reasons and q.level in ("LOW", "UNQUALIFIED")
+    assert assess_quality(ob, the_face(detector, ob)).blockiness < 1.6
+
+
 def test_quality_cut_off_face(detector: FaceDetector) -> None:
     img = cv2.imread(str(photo("obama_partial_face.jpg")))
     q = assess_quality(img, the_face(detector, img))

@@ -10,6 +10,9 @@ The level is the worst level any single measure allows. Thresholds were set on t
   sigma ~1.6 px at that scale gives 3-34 (median 10), sigma ~3 px gives under 10.
 - brightness: mean grey level of the central 60 % of the face box.
 - pose: yaw / pitch proxies from the landmarks (see landmarks.pose_proxies).
+- JPEG blocking: mean grey-level step across the 8x8 JPEG block borders over the step inside blocks, on the
+  face at the image's own resolution. ~1.0 uncompressed, up to ~1.5 at quality 75, 2.2-5.2 at quality 10
+  (Laplacian variance rises with blocking, so the blur measure alone would call such a face sharp).
 - mask: see mask_measures.
 """
 
@@ -37,6 +40,7 @@ BRIGHT_UNQUALIFIED, BRIGHT_LOW, BRIGHT_HIGH = 235.0, 215.0, 200.0
 YAW_UNQUALIFIED, YAW_LOW, YAW_HIGH = 0.55, 0.3, 0.15
 PITCH_UNQUALIFIED, PITCH_LOW, PITCH_HIGH = 0.5, 0.3, 0.15
 CUT_UNQUALIFIED, CUT_LOW = 0.5, 0.2
+BLOCKY_LOW, BLOCKY_NORMAL = 2.2, 1.6
 MASK_THRESHOLD = 0.5
 MIN_SKIN_CHROMA = 4.0  # Lab chroma under which the image is treated as grey
 CLIPPED_MAX = 0.55  # over-exposure: share of upper-face skin clipped beyond which colour is not used
@@ -158,6 +162,20 @@ def blur_measure(grey_face: np.ndarray) -> float:
     return float(cv2.Laplacian(g, cv2.CV_64F).var())
 
 
+def blockiness(grey: np.ndarray) -> float:
+    """JPEG blocking of a grey crop whose top-left corner lies on the image's 8-pixel grid."""
+    g = grey.astype(np.float32)
+    if g.shape[0] < 17 or g.shape[1] < 17:
+        return 1.0
+    dx = np.abs(np.diff(g, axis=1))
+    dy = np.abs(np.diff(g, axis=0))
+    col_edge = (np.arange(dx.shape[1]) % 8) == 7
+    row_edge = (np.arange(dy.shape[0]) % 8) == 7
+    rx = dx[:, col_edge].mean() / max(float(dx[:, ~col_edge].mean()), 1e-3)
+    ry = dy[row_edge].mean() / max(float(dy[~row_edge].mean()), 1e-3)
+    return float((rx + ry) / 2.0)
+
+
 def _at_most(level: QualityLevel, cap: QualityLevel) -> QualityLevel:
     return LEVELS[min(LEVELS.index(level), LEVELS.index(cap))]
 
@@ -195,7 +213,7 @@ def assess_quality(image_bgr: np.ndarray, face: DetectedFace) -> FaceQuality:
     x0, y0 = max(int(box.x), 0), max(int(box.y), 0)
     x1, y1 = min(int(np.ceil(box.x + box.w)), w), min(int(np.ceil(box.y + box.h)), h)
     if x1 - x0 < 4 or y1 - y0 < 4:
-        return FaceQuality("UNQUALIFIED", False, face_px, 0.0, 0.0, 0.0, 0.0, 0.0, ["face_outside_image"])
+        return FaceQuality("UNQUALIFIED", False, face_px, 0.0, 0.0, 0.0, 0.0, reasons=["face_outside_image"])
     grey = cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
 
     cut = box.outside_fraction(w, h)
@@ -203,6 +221,9 @@ def assess_quality(image_bgr: np.ndarray, face: DetectedFace) -> FaceQuality:
 
     blur = blur_measure(grey)
     cap(_grade(blur, BLUR_UNQUALIFIED, BLUR_LOW, BLUR_HIGH), "blurred")
+    gx, gy = x0 // 8 * 8, y0 // 8 * 8
+    blocky = blockiness(cv2.cvtColor(image_bgr[gy:y1, gx:x1], cv2.COLOR_BGR2GRAY))
+    cap("LOW" if blocky >= BLOCKY_LOW else "NORMAL" if blocky >= BLOCKY_NORMAL else "HIGH", "compressed")
 
     gh, gw = grey.shape
     brightness = float(grey[int(gh * 0.2) : int(gh * 0.8) + 1, int(gw * 0.2) : int(gw * 0.8) + 1].mean())
@@ -242,5 +263,6 @@ def assess_quality(image_bgr: np.ndarray, face: DetectedFace) -> FaceQuality:
         yaw=yaw,
         pitch=pitch,
         mask_score=mask_score,
+        blockiness=blocky,
         reasons=reasons,
     )

@@ -86,5 +86,6 @@ class FaceQuality:
     brightness: float
     yaw: float
     pitch: float
-    mask_score: float = 0.0
+    mask_score: float = 0.0  # 0..1, >= 0.5 means mask
+    blockiness: float = 1.0  # JPEG blocking, ~1 for a clean image
     reasons: list[str] = field(default_factory=list)  # why the level is LOW or UNQUALIFIED

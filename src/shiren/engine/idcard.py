@@ -919,7 +919,12 @@ def _text_anchor_quad(image: np.ndarray, ocr: TextRecognizer, side: Side) -> tup
     final = []
     for q, c, p in zip(oriented, crops, ocr.classify_upside_down(crops), strict=True):
         final.append((q[[2, 3, 0, 1]], cv2.rotate(c, cv2.ROTATE_180)) if p > 0.5 else (q, c))
-    texts = ocr.recognize([c for _, c in final])
+    heads = []
+    for q, c in final:
+        # Labels start their line: reading the first ~7 characters is enough, and bounds the cost on a page.
+        keep = 7.0 * float(np.linalg.norm(q[3] - q[0])) / max(float(np.linalg.norm(q[1] - q[0])), 1.0)
+        heads.append(c[:, : max(4, int(c.shape[1] * min(1.0, keep)))])
+    texts = ocr.recognize(heads)
     table = _FRONT_LABELS if side == "front" else _BACK_LABELS
     other = (_BACK_LABELS if side == "front" else _FRONT_LABELS).keys()
     src: list[tuple[float, float]] = []

@@ -5,10 +5,10 @@ Revises: 0001
 Create Date: 2026-11-28 16:44:36.493408
 """
 
-from alembic import op
 import sqlalchemy as sa
-import shiren.storage.models  # noqa: F401  (UTCDateTime)
+from alembic import op
 
+import shiren.storage.models  # noqa: F401  (UTCDateTime)
 
 revision = "0002"
 down_revision = "0001"

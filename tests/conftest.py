@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support import ShirenServer
+
+# In-process code under test (engines, runtimes) must never write into the checkout's ./shiren-data.
+os.environ.setdefault("SHIREN_DATA_DIR", tempfile.mkdtemp(prefix="shiren-test-"))
 
 ALL_SCENES = [
     ("RPBasicTest", "RPBasic"),

@@ -57,7 +57,7 @@ class Settings(BaseSettings):
 
     # Models (plugins chosen by name)
     face_detector: str = "mediapipe"
-    face_embedder: str = "dlib"
+    face_embedder: str = "dlib-onnx"
     ocr: str = "rapidocr"
 
     @property

@@ -17,6 +17,7 @@ from shiren.engine.face.landmarks import eye_aspect_ratio, landmark_pose, mouth_
 from shiren.engine.face.onnx_embedder import OnnxDlibFaceEmbedder
 from shiren.engine.face.quality import assess_quality
 from shiren.engine.face.types import DetectedFace
+from shiren.settings import get_settings
 
 try:  # repository root on sys.path
     from tests.fixtures.masks import draw_flat_mask
@@ -146,7 +147,8 @@ def test_detector_is_thread_safe(detector: FaceDetector, images: dict[str, np.nd
 
 def test_registry_caches_and_rejects_unknown_names() -> None:
     assert registry.get_detector() is registry.get_detector("mediapipe")
-    assert registry.get_embedder() is registry.get_embedder("dlib")
+    configured = get_settings().face_embedder
+    assert registry.get_embedder() is registry.get_embedder(configured)
     assert registry.get_landmarker() is registry.get_landmarker()
     with pytest.raises(ValueError, match="unknown face embedder 'nope'"):
         registry.get_embedder("nope")
@@ -154,7 +156,7 @@ def test_registry_caches_and_rejects_unknown_names() -> None:
         registry.get_detector("yunet")
     versions = registry.model_versions()
     assert set(versions) == {"face_detector", "face_embedder", "face_landmarker"}
-    assert versions["face_embedder"].startswith("dlib:dlib_face_recognition_resnet_model_v1:")
+    assert versions["face_embedder"].startswith(f"{configured}:dlib_face_recognition_resnet_model_v1:")
     assert "68" not in versions["face_embedder"]
 
 

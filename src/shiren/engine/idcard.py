@@ -355,18 +355,18 @@ def _edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
+def _fuzzy_distance(needle: str, hay: str) -> int:
+    """Smallest edit distance between ``needle`` and any substring of ``hay`` of about its length."""
+    if needle in hay:
+        return 0
+    n = len(needle)
+    dists = [_edit_distance(needle, hay[i : i + m]) for m in (n - 1, n, n + 1) for i in range(len(hay) - m + 1)]
+    return min(dists, default=n)
+
+
 def _fuzzy_in(needle: str, hay: str) -> bool:
     """``needle`` occurs in ``hay`` with at most one wrong character per three (labels read by OCR)."""
-    if needle in hay:
-        return True
-    n, allowed = len(needle), len(needle) // 3
-    if allowed == 0 or len(hay) < n - 1:
-        return False
-    return any(
-        _edit_distance(needle, hay[i : i + m]) <= allowed
-        for m in (n - 1, n, n + 1)
-        for i in range(len(hay) - m + 1)
-    )
+    return _fuzzy_distance(needle, hay) <= len(needle) // 3
 
 
 def _match_ethnic(text: str) -> tuple[str, float]:
@@ -668,6 +668,8 @@ def _front_segments(co: _CardOcr) -> tuple[list[_Seg], list[_Seg]]:
                 values.append(_Seg("nationality", x_c, row.y0, min(right, row.x1), row.y1))
         else:
             values.append(_Seg("sex", x_a, row.y0, min(row.x1, _GAP_SEX_NATION[0][1]), row.y1))
+            # Nothing detected where 民族 is printed: a permit (none printed) or a faint print. Probe the spot.
+            values.append(_Seg("nationality?", _GAP_NATION[1], row.y0, _GAP_NATION[1] + 12.0, row.y1))
     for i, row in enumerate(sorted(slots.get("address", []), key=lambda r: r.cy)):
         if i == 0:
             split(row, "address", "住址", _GAP_LABEL, right)
@@ -715,9 +717,9 @@ def _read_front_fields(co: _CardOcr, ocr: TextRecognizer, res: CardFront) -> int
     if sex_votes:
         res.sex, conf["sex"] = _decide(sex_votes)
     nation_votes: dict[str, list[float]] = {}
-    for s in by_role.get("nationality", []):
+    for s in by_role.get("nationality", []) + by_role.get("nationality?", []):
         name, factor = _match_ethnic(s.text)
-        if name:
+        if name and (s.role != "nationality?" or (factor >= 0.6 and s.score >= 0.6)):
             nation_votes.setdefault(name, []).append(s.score * factor)
     if nation_votes:
         res.nationality, conf["nationality"] = _decide(nation_votes)
@@ -864,10 +866,10 @@ def _read_back_fields(co: _CardOcr, ocr: TextRecognizer, res: CardBack) -> int:
         elif s.role in ("china", "title"):
             if _fuzzy_in("中华人民共和国", t):
                 found.add("中华人民共和国")
-            for title in _BACK_TITLES:
-                if _fuzzy_in(title, t):
-                    res.title = title
-                    found.add("title")
+            title = min(_BACK_TITLES, key=lambda x: _fuzzy_distance(x, t))
+            if _fuzzy_distance(title, t) <= len(title) // 3:
+                res.title = title
+                found.add("title")
         elif s.role == "authority":
             res.authority = "".join(_CJK.findall(t))
             conf["authority"] = s.score if res.authority else 0.0

@@ -66,6 +66,20 @@ def cmd_accesskey(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _thresholds(pairs: list[str]) -> dict[str, float]:
+    """``authority=85`` → {"authority": 85.0}; keys and the 0-100 scale are checked by the scene repo."""
+    out: dict[str, float] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise scene_repo.SceneError(f"--threshold wants NAME=SCORE, got {pair!r}") from None
+        if not sep:
+            raise scene_repo.SceneError(f"--threshold wants NAME=SCORE, got {pair!r}")
+    return out
+
+
 def cmd_scene(args: argparse.Namespace, settings: Settings) -> int:
     runtime = Runtime.build(settings)
     with runtime.sessions() as session, session.begin():
@@ -83,6 +97,7 @@ def cmd_scene(args: argparse.Namespace, settings: Settings) -> int:
                     callback_url=args.callback_url,
                     redirect_origins=args.redirect_origin,
                     retention_days=args.retention_days or settings.default_retention_days,
+                    thresholds=_thresholds(args.threshold),
                 )
             except scene_repo.SceneError as exc:
                 return _fail(str(exc))
@@ -159,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--callback-url")
     create.add_argument("--redirect-origin", action="append", default=[])
     create.add_argument("--retention-days", type=int)
+    create.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="NAME=SCORE",
+        help="authority|idcard|retained on the calibrated 0-100 scale (default 80 = FAR 1e-3)",
+    )
     for name in ("show", "disable"):
         p = scene_sub.add_parser(name)
         p.add_argument("biz_type", metavar="BIZTYPE")

@@ -92,6 +92,10 @@ def env(tmp_path_factory: pytest.TempPathFactory, host: ImageHost, upstream: Ups
             "scene", "create", biz_type, "--scheme", "RPMin", "--tenant", "rpmin", "--authority", authority
         )
     srv.cli_json("scene", "create", "NotMin", "--scheme", "RPBioOnly", "--tenant", "rpmin")
+    strict = srv.cli_json(
+        "scene", "create", "MinStrict", "--scheme", "RPMin", "--tenant", "rpmin", "--threshold", "idcard=99.5"
+    )
+    assert strict["Thresholds"] == {"idcard": 99.5}
     roster = tmp_path_factory.mktemp("roster")
     cv2.imwrite(str(roster / "holder.jpg"), cv2.imread(str(photo("obama.jpg"))))
     cv2.imwrite(str(roster / "other.jpg"), cv2.imread(str(photo("biden.jpg"))))
@@ -278,3 +282,31 @@ def test_request_shape_errors(env, host: ImageHost) -> None:
     with pytest.raises(TeaException) as err:
         verify(env, "NotMin", HOLDER, HOLDER_ID, face)
     assert err.value.code == "InvalidParameter" and "RPMin" in err.value.message
+
+
+def test_scene_threshold_decides(env, host: ImageHost) -> None:
+    front, back, _ = card(HOLDER, HOLDER_ID)
+    args = (
+        HOLDER,
+        HOLDER_ID,
+        host.put("t-face.jpg", photo("obama2.jpg").read_bytes()),
+        host.put("t-front.jpg", front),
+        host.put("t-back.jpg", back),
+    )
+    assert verify(env, "MinNone", *args).verify_status == 1
+    strict = verify(env, "MinStrict", *args)
+    assert strict.verify_status == 6 and strict.id_card_face_comparison_score < 99.5
+    srv, _ = env
+    bad = srv.cli(
+        "scene",
+        "create",
+        "X",
+        "--scheme",
+        "RPMin",
+        "--tenant",
+        "rpmin",
+        "--threshold",
+        "idcard=120",
+        check=False,
+    )
+    assert bad.returncode != 0 and "0-100" in bad.stderr

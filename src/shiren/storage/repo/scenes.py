@@ -34,6 +34,18 @@ def normalise_origin(origin: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
+THRESHOLD_NAMES = ("authority", "idcard", "retained")
+
+
+def _check_thresholds(thresholds: dict[str, float] | None) -> dict[str, float]:
+    for name, value in (thresholds or {}).items():
+        if name not in THRESHOLD_NAMES:
+            raise SceneError(f"threshold must be one of {', '.join(THRESHOLD_NAMES)}, got {name!r}")
+        if not 0 <= value <= 100:
+            raise SceneError(f"threshold {name} must be on the 0-100 scale")
+    return dict(thresholds or {})
+
+
 def _check_callback(url: str | None) -> str | None:
     if not url:
         return None
@@ -76,7 +88,7 @@ def create_scene(
         callback_url=_check_callback(callback_url),
         redirect_origins=[normalise_origin(o) for o in redirect_origins or []],
         steps=steps or {"guide": True, "privacy": True, "result": True},
-        thresholds=thresholds or {},
+        thresholds=_check_thresholds(thresholds),
         retention_days=retention_days,
         secret_enc=crypto.encrypt_field(secrets.token_urlsafe(32), f"scene:{biz_type}"),
     )
@@ -114,7 +126,7 @@ def update_scene(session: Session, scene: Scene, **changes: Any) -> Scene:
         elif key == "redirect_origins":
             scene.redirect_origins = [normalise_origin(o) for o in value]
         elif key == "thresholds":
-            scene.thresholds = {**scene.thresholds, **value}
+            scene.thresholds = {**scene.thresholds, **_check_thresholds(value)}
         elif key == "enabled":
             scene.enabled = bool(value)
         else:

@@ -3,7 +3,8 @@
 Pipeline, chosen for speed on a small CPU (≈ 0.5 s for both sides on 2 cores):
 
 1. Find the card: edges → closed regions and contours → 4-gons with a card-like aspect, corners refined by
-   fitting lines to the sides (rounded corners otherwise pull them inwards), scored by how much of each side is
+   fitting lines to the sides (rounded corners otherwise pull them inwards), scored by how much of each
+    side is
    backed by an edge. When that fails (white card on a white desk, card filling the frame), OCR the whole
    photo and place the card from the printed labels it finds (公民身份号码, 签发机关 …).
 2. Rectify to a canonical 856 x 540 image (10 px/mm), so every field has a known position.
@@ -57,13 +58,16 @@ CANON_W, CANON_H = round(CARD_MM[0] * PX), round(CARD_MM[1] * PX)
 DET_MAX_SIDE = 640  # text detection on the rectified card; smallest printed text is ~2.5 mm → ~19 px
 LOW_CONFIDENCE = 0.85
 
-ETHNIC_GROUPS: tuple[str, ...] = tuple(
-    (
-        "汉 蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 拉祜 水 东乡 纳西 "
-        "景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 俄罗斯 鄂温克 德昂 保安 "
-        "裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺"
-    ).split()
+# fmt: off
+ETHNIC_GROUPS: tuple[str, ...] = (
+    "汉", "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜",
+    "满", "侗", "瑶", "白", "土家", "哈尼", "哈萨克", "傣", "黎", "傈僳",
+    "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西", "景颇", "柯尔克孜", "土",
+    "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米",
+    "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京", "塔塔尔",
+    "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺",
 )
+# fmt: on
 
 # Printed layout (GA 467 card, measured in mm from the top-left corner): left edge of each label and the
 # vertical centre of its row. Used for row assignment and for placing the card from OCR anchors.
@@ -336,9 +340,12 @@ def _rectify(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _PUNCT = str.maketrans({"：": "", ":": "", " ": "", "\u3000": "", "，": "", ",": "", "。": "."})
-_DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1",
-                            "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "G": "6", "b": "6", "g": "9",
-                            "x": "X", "×": "X", "Ｘ": "X", "ｘ": "X"} | {chr(0xFF10 + i): str(i) for i in range(10)})  # fmt: skip
+_DIGIT_FIX = str.maketrans(
+    {"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1",
+     "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "G": "6", "b": "6", "g": "9",
+     "x": "X", "×": "X", "Ｘ": "X", "ｘ": "X"}
+    | {chr(0xFF10 + i): str(i) for i in range(10)}
+)  # fmt: skip
 
 
 def _clean(text: str) -> str:
@@ -360,7 +367,9 @@ def _fuzzy_distance(needle: str, hay: str) -> int:
     if needle in hay:
         return 0
     n = len(needle)
-    dists = [_edit_distance(needle, hay[i : i + m]) for m in (n - 1, n, n + 1) for i in range(len(hay) - m + 1)]
+    dists = [
+        _edit_distance(needle, hay[i : i + m]) for m in (n - 1, n, n + 1) for i in range(len(hay) - m + 1)
+    ]
     return min(dists, default=n)
 
 
@@ -398,7 +407,7 @@ def _parse_date(text: str) -> str:
 
 
 def _extract_number(text: str) -> str:
-    """The ID number in a line (17 digits + digit/X) after fixing look-alike letters; best effort otherwise."""
+    """The ID number in a line (17 digits + digit/X) after fixing look-alike letters; else best effort."""
     t = _clean(text).translate(_DIGIT_FIX).upper()
     t = re.sub(r"[^0-9X]", "", t)
     m = re.search(r"\d{17}[\dX]", t)
@@ -417,7 +426,7 @@ def _parse_validity(text: str) -> tuple[str, str]:
     return "", ""
 
 
-# ------------------------------------------------------------------------------------------ layout on the card
+# ------------------------------------------------------------------------------ layout on the card
 
 
 @dataclass
@@ -478,7 +487,7 @@ def _best_shift(values: list[float], slots: Sequence[float], limit: float = 5.0)
 
 
 def _find_gap(gray: np.ndarray, row: _Box, window: tuple[float, float], default: float) -> float:
-    """x (mm) of the widest blank column run inside ``window`` on a row: where a label ends and its value starts."""
+    """x (mm) of the widest blank column run inside ``window`` on a row: where a value starts."""
     y0, y1 = int(row.y0 * PX), int(round(row.y1 * PX))
     band = gray[max(0, y0) : y1]
     if band.size == 0:
@@ -532,7 +541,7 @@ def _label_strip(card: np.ndarray, segs: list[_Seg]) -> np.ndarray | None:
 
 @dataclass
 class _CardOcr:
-    """A rectified card after detection: image (possibly turned by 180 degrees), rows, and the applied fix-ups."""
+    """A rectified card after detection: image (possibly turned by 180 degrees), rows, applied fix-ups."""
 
     card: np.ndarray
     quad: np.ndarray  # corrected card corners in the input image
@@ -668,7 +677,7 @@ def _front_segments(co: _CardOcr) -> tuple[list[_Seg], list[_Seg]]:
                 values.append(_Seg("nationality", x_c, row.y0, min(right, row.x1), row.y1))
         else:
             values.append(_Seg("sex", x_a, row.y0, min(row.x1, _GAP_SEX_NATION[0][1]), row.y1))
-            # Nothing detected where 民族 is printed: a permit (none printed) or a faint print. Probe the spot.
+            # Nothing detected where 民族 is printed: a permit (none printed) or a faint print; probe it.
             values.append(_Seg("nationality?", _GAP_NATION[1], row.y0, _GAP_NATION[1] + 12.0, row.y1))
     for i, row in enumerate(sorted(slots.get("address", []), key=lambda r: r.cy)):
         if i == 0:
@@ -818,7 +827,7 @@ def _has_face(img: np.ndarray) -> bool:
 
 
 def _portrait(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
-    """The printed photo, warped straight from the input photo at 12 px/mm (sharper than the canonical card)."""
+    """The printed photo, warped straight from the input photo at 12 px/mm (sharper than the card)."""
     x0, y0, x1, y1 = _PORTRAIT_MM
     scale = 12.0
     m = _homography(quad, scale, (x0, y0))

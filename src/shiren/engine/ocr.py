@@ -65,7 +65,7 @@ class TextLine:
 
 @runtime_checkable
 class TextRecognizer(Protocol):
-    """What the decision engine needs from an OCR model. Implementations must be safe to share across threads."""
+    """What the decision engine needs from an OCR model; implementations must be thread-safe."""
 
     name: str
     version: str
@@ -159,7 +159,9 @@ class RapidOcrRecognizer:
         for i, crop in enumerate(crops):
             h, w = crop.shape[:2]
             width = min(max(16, int(np.ceil(height * w / max(h, 1)))), height * 50)
-            img = cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR if h < height else cv2.INTER_AREA)
+            img = cv2.resize(
+                crop, (width, height), interpolation=cv2.INTER_LINEAR if h < height else cv2.INTER_AREA
+            )
             items.append((width, i, (img.astype(np.float32).transpose(2, 0, 1) / 127.5) - 1.0))
         items.sort(key=lambda t: t[0])
         results: list[tuple[str, float]] = [("", 0.0)] * len(crops)
@@ -207,7 +209,7 @@ def available_recognizers() -> list[str]:
 
 
 def get_text_recognizer(name: str | None = None) -> TextRecognizer:
-    """The process-wide recogniser for ``name`` (default: ``Settings.ocr``); models load once, on first use."""
+    """The process-wide recogniser for ``name`` (default: ``Settings.ocr``); loaded once, on first use."""
     if name is None:
         from shiren.settings import get_settings
 

@@ -1,23 +1,27 @@
 """Reading photos of second-generation resident ID cards (and HK/Macau/Taiwan residence permits).
 
-Pipeline, chosen for speed on a small CPU (≈ 0.5 s for both sides on 2 cores):
+Pipeline, chosen for speed on a small CPU (about 0.55 s for both sides on 2 cores, PP-OCRv4):
 
-1. Find the card: edges → closed regions and contours → 4-gons with a card-like aspect, corners refined by
-   fitting lines to the sides (rounded corners otherwise pull them inwards), scored by how much of each
-    side is
-   backed by an edge. When that fails (white card on a white desk, card filling the frame), OCR the whole
-   photo and place the card from the printed labels it finds (公民身份号码, 签发机关 …).
+1. Find the card: edges → closed regions and contours → 4-gons with a card-like aspect, corners refined
+   by fitting lines to the sides (rounded corners otherwise pull them inwards), scored by how much of each
+   side is backed by an edge. Without an outline, a photo with a card's proportions is tried as an
+   already-cropped card, then the whole photo is OCR'd and the card placed from the printed labels it
+   finds (公民身份号码, 签发机关 …).
 2. Rectify to a canonical 856 x 540 image (10 px/mm), so every field has a known position.
-3. Detect text once on the rectified card; the angle classifier runs on three lines only to tell upright
-   from upside-down; recognise only the lines outside the portrait.
-4. Parse the fields by row position and label, then re-read the single-character fields (性别, and 民族) from
-   crops at their printed position — the known weak spot of line OCR — and cross-check birth date, sex and
-   check character against the ID number. Disagreements are recorded as ``Evidence``; the number only
-   overrides a low-confidence reading, and the override is recorded too.
+3. Detect text once on the rectified card; the angle classifier sees three lines only, to tell upright
+   from upside-down. Rows are matched to the printed layout, split at the printed label/value gaps, and
+   only the value regions are recognised (one batched call); all labels go through as one strip.
+4. The single-character fields (性别, 民族), the known weak spot of line OCR, are read from crops at their
+   printed position, twice (alone, and after the label's last character), and voted. Birth date, sex and
+   check character are cross-checked with the ID number; closed lists (the 56 民族, the province names)
+   and the other side (the address names the bureau of 签发机关) repair misreads. Every disagreement and
+   repair is recorded as ``Evidence``; the number only overrides a low-confidence reading.
 
-The result also carries a layout signal (``genuine``): a card-shaped object with the labels where a real card
-prints them, and a face in the portrait area. It separates card photos from photos of text or of a face; it
-does NOT detect screens, photocopies or printed replicas (out of scope for this module).
+``found`` says a card side is in the photo (else VerifyStatus 8), even when its text is hard to read (then
+fields are empty or low-confidence: VerifyStatus 3/4). ``genuine`` / ``layout_score`` say how card-like the
+photo is: outline, a face where the photo is printed (front) or the red emblem (back), text rows where the
+fields are printed, labels read. That separates cards from photos of text or of a face; it does NOT detect
+screens, photocopies or printed replicas (out of scope here).
 """
 
 from __future__ import annotations
@@ -29,13 +33,21 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import cv2
 import numpy as np
 
-from shiren.domain.idnumber import IdKind, InvalidIdNumber, card_validity_ok, parse_id_number
+from shiren.domain.idnumber import (
+    IdKind,
+    InvalidIdNumber,
+    card_validity_ok,
+    check_character,
+    parse_id_number,
+    province_name,
+)
 from shiren.engine.ocr import TextRecognizer, crop_quad, get_text_recognizer
 
 __all__ = [
@@ -58,16 +70,14 @@ CANON_W, CANON_H = round(CARD_MM[0] * PX), round(CARD_MM[1] * PX)
 DET_MAX_SIDE = 640  # text detection on the rectified card; smallest printed text is ~2.5 mm → ~19 px
 LOW_CONFIDENCE = 0.85
 
-# fmt: off
-ETHNIC_GROUPS: tuple[str, ...] = (
-    "汉", "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜",
-    "满", "侗", "瑶", "白", "土家", "哈尼", "哈萨克", "傣", "黎", "傈僳",
-    "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西", "景颇", "柯尔克孜", "土",
-    "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米",
-    "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京", "塔塔尔",
-    "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺",
+_ETHNIC_TEXT = (
+    "汉 蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 "
+    "高山 拉祜 水 东乡 纳西 景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 "
+    "普米 塔吉克 怒 乌孜别克 俄罗斯 鄂温克 德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺"
 )
-# fmt: on
+ETHNIC_GROUPS: tuple[str, ...] = tuple(_ETHNIC_TEXT.split(" "))  # the 56 民族 as printed (without 族)
+# How PP-OCRv4 misreads some names (仫 is not in its character set; 仡 reads as 亿), measured on test cards.
+_ETHNIC_OCR_ALIASES = {"么佬": "仫佬", "亿佬": "仡佬", "乞佬": "仡佬"}
 
 # Printed layout (GA 467 card, measured in mm from the top-left corner): left edge of each label and the
 # vertical centre of its row. Used for row assignment and for placing the card from OCR anchors.
@@ -113,11 +123,13 @@ class _Read:
     layout_score: float = 0.0
     confidence: dict[str, float] = field(default_factory=dict)
     evidence: list[Evidence] = field(default_factory=list)
-    quad: np.ndarray | None = field(
-        default=None, repr=False
-    )  # card corners in the input image: tl, tr, br, bl (float32 4x2)
-    quad_source: str = ""  # "edges", "text" or ""
-    card: np.ndarray | None = field(default=None, repr=False)  # rectified card, CANON_W x CANON_H, BGR
+    # Card corners in the input image (tl, tr, br, bl of the upright card, float32 4x2).
+    quad: np.ndarray | None = field(default=None, repr=False)
+    # How the card was located: "edges" (its outline), "frame" (the photo is the card, already cropped),
+    # "text" (placed from the labels found by OCR), or "" when not found.
+    quad_source: str = ""
+    # The rectified, upright card (CANON_W x CANON_H, BGR), e.g. for storing as evidence.
+    card: np.ndarray | None = field(default=None, repr=False)
     labels_found: list[str] = field(default_factory=list)  # printed labels / titles the OCR recognised
     elapsed_ms: float = 0.0
 
@@ -138,9 +150,8 @@ class CardFront(_Read):
     number: str = ""
     number_valid: bool = False
     kind: str = ""  # from the number: resident, hk_macau_taiwan_permit, foreign_permanent
-    portrait: np.ndarray | None = field(
-        default=None, repr=False
-    )  # BGR crop of the printed photo, for face comparison
+    # The printed photo (BGR, 12 px/mm) for the face comparison against the live face.
+    portrait: np.ndarray | None = field(default=None, repr=False)
     portrait_has_face: bool | None = None
 
 
@@ -326,26 +337,41 @@ def _homography(
     return cv2.getPerspectiveTransform(quad.astype(np.float32), dst)
 
 
+def _warp(
+    image: np.ndarray,
+    quad: np.ndarray,
+    px_per_mm: float,
+    size: tuple[int, int],
+    origin_mm: tuple[float, float] = (0.0, 0.0),
+) -> np.ndarray:
+    """Card region → straight image. Big photos are shrunk first: a perspective warp does not average pixels,
+    so a 4000-px photo warped straight to 856 px would alias the small print."""
+    card_px = float(np.linalg.norm(quad[1] - quad[0]))
+    shrink = 1.5 * CARD_MM[0] * px_per_mm / max(card_px, 1.0)
+    if shrink < 0.7:
+        image = cv2.resize(image, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+        quad = quad * shrink
+    m = _homography(quad, px_per_mm, origin_mm)
+    return cv2.warpPerspective(image, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 def _rectify(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
-    return cv2.warpPerspective(
-        image,
-        _homography(quad, PX),
-        (CANON_W, CANON_H),
-        flags=cv2.INTER_AREA,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
+    return _warp(image, quad, PX, (CANON_W, CANON_H))
 
 
 # ------------------------------------------------------------------------------------------ text helpers
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _PUNCT = str.maketrans({"：": "", ":": "", " ": "", "\u3000": "", "，": "", ",": "", "。": "."})
+# Letters an OCR model returns for digits, and full-width forms; only applied to numeric fields.
+_LOOKALIKES = dict(zip("OoDQIl|iZzSsBGbg", "0000111122558669", strict=True))
 _DIGIT_FIX = str.maketrans(
-    {"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1",
-     "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "G": "6", "b": "6", "g": "9",
-     "x": "X", "×": "X", "Ｘ": "X", "ｘ": "X"}
-    | {chr(0xFF10 + i): str(i) for i in range(10)}
-)  # fmt: skip
+    _LOOKALIKES | {"x": "X", "×": "X", "Ｘ": "X", "ｘ": "X"} | {chr(0xFF10 + i): str(i) for i in range(10)}
+)
+
+
+_DASH_TO_YI = str.maketrans(dict.fromkeys("—–-－ー―", "一"))
+_DASH_BETWEEN_CJK = re.compile(r"(?<=[\u3400-\u9fff])[—–－ー―](?=[\u3400-\u9fff])")
 
 
 def _clean(text: str) -> str:
@@ -385,8 +411,14 @@ def _match_ethnic(text: str) -> tuple[str, float]:
         return "", 0.0
     if t in ETHNIC_GROUPS:
         return t, 1.0
-    best = min(ETHNIC_GROUPS, key=lambda g: (_edit_distance(t, g), abs(len(g) - len(t))))
-    d = _edit_distance(t, best)
+    if t in _ETHNIC_OCR_ALIASES:
+        return _ETHNIC_OCR_ALIASES[t], 0.9
+    ranked = sorted(ETHNIC_GROUPS, key=lambda g: (_edit_distance(t, g), abs(len(g) - len(t))))
+    best, d = ranked[0], _edit_distance(t, ranked[0])
+    runner_up = ranked[1]
+    tie = (_edit_distance(t, runner_up), abs(len(runner_up) - len(t))) == (d, abs(len(best) - len(t)))
+    if tie:  # '并' is one edit from every one-character name: no evidence for any of them
+        return "", 0.0
     if d <= max(1, len(best) // 2):
         return best, 0.6 / d
     return t, 0.3
@@ -395,7 +427,7 @@ def _match_ethnic(text: str) -> tuple[str, float]:
 def _parse_date(text: str) -> str:
     """yyyymmdd from '1990年1月2日', '1990 1 2', '19900102' …; empty when no calendar date is found."""
     t = text.translate(_DIGIT_FIX)
-    m = re.search(r"(\d{4})\D{1,3}?(\d{1,2})\D{1,3}?(\d{1,2})", t) or re.search(r"(\d{4})(\d{2})(\d{2})", t)
+    m = re.search(r"(\d{4})\D{0,3}?(\d{1,2})\D{1,3}?(\d{1,2})", t) or re.search(r"(\d{4})(\d{2})(\d{2})", t)
     if not m:
         return ""
     y, mo, d = (int(g) for g in m.groups())
@@ -407,26 +439,80 @@ def _parse_date(text: str) -> str:
 
 
 def _extract_number(text: str) -> str:
-    """The ID number in a line (17 digits + digit/X) after fixing look-alike letters; else best effort."""
+    """The ID number in a line (17 digits + digit/X) after fixing look-alike letters, else best effort.
+
+    With more than 18 characters (label remnants read as digits), the window with a valid check character
+    and birth date wins, else the rightmost one: the number is printed last on its row.
+    """
     t = _clean(text).translate(_DIGIT_FIX).upper()
     t = re.sub(r"[^0-9X]", "", t)
-    m = re.search(r"\d{17}[\dX]", t)
-    return m.group(0) if m else t
+    windows = [t[i : i + 18] for i in range(len(t) - 17) if re.fullmatch(r"\d{17}[\dX]", t[i : i + 18])]
+    valid = [w for w in windows if check_character(w[:17]) == w[17] and _parse_date(w[6:14])]
+    if valid:
+        return valid[-1]
+    return windows[-1] if windows else t
 
 
-def _parse_validity(text: str) -> tuple[str, str]:
-    """(start, end) from 'YYYY.MM.DD-YYYY.MM.DD' or 'YYYY.MM.DD-长期', tolerant to OCR punctuation."""
+def _parse_validity(text: str) -> tuple[str, str, bool]:
+    """(start, end, end_inferred) from 'YYYY.MM.DD-YYYY.MM.DD' or 'YYYY.MM.DD-长期', tolerant to OCR noise.
+
+    When only the end's year is legible and it is 5, 10 or 20 years after the start, the end is the start's
+    month and day in that year (terms run to the same day): ``end_inferred`` is then True.
+    """
     t = text.translate(_DIGIT_FIX)
     digits = re.sub(r"\D", "", t)
     if len(digits) >= 16:
-        return _parse_date(digits[:8]), _parse_date(digits[8:16])
+        return _parse_date(digits[:8]), _parse_date(digits[8:16]), False
     if len(digits) >= 8:
-        long_term = "长" in t or "期" in t
-        return _parse_date(digits[:8]), ("长期" if long_term else "")
-    return "", ""
+        start = _parse_date(digits[:8])
+        if "长" in t or "期" in t:
+            return start, "长期", False
+        if start and len(digits) >= 12 and int(digits[8:12]) - int(start[:4]) in (5, 10, 20):
+            end = digits[8:12] + start[4:]
+            return start, end if _parse_date(end) else "", bool(_parse_date(end))
+        return start, "", False
+    return "", "", False
 
 
-# ------------------------------------------------------------------------------ layout on the card
+def _is_term(start: str, end: str) -> bool:
+    """Cards run 5, 10 or 20 years to the same day (29 February ends on 28 February or 1 March)."""
+    same_day = end[4:] == start[4:] or (start[4:] == "0229" and end[4:] in ("0228", "0301"))
+    return same_day and int(end[:4]) - int(start[:4]) in (5, 10, 20)
+
+
+_PLACE_SUFFIX = "市区县州旗盟"
+
+
+def _normalize_authority(text: str, address: str | None = None) -> tuple[str, bool]:
+    """Repair an OCR'd 签发机关 with its fixed pattern and, when given, the card's address.
+
+    The issuing bureau is the one of the registered address printed on the front, so a place name in the
+    authority that is one character away from a place name in the address (followed there by 市/区/县 …)
+    was misread. Returns (text, changed).
+    """
+    original = text
+    if "公安局" not in text:
+        text = re.sub(r"公安(?!局).", "公安局", text, count=1)
+        text = re.sub(r"公.局", "公安局", text, count=1) if "公安局" not in text else text
+    text = re.sub(r"分(?!局).$", "分局", text)
+    if address and "公安局" in text:
+        head, tail = text.split("公安局", 1)
+        tokens = [head.rstrip(_PLACE_SUFFIX), tail.removesuffix("分局").rstrip(_PLACE_SUFFIX)]
+        for tok in tokens:
+            if len(tok) < 2 or tok in address:
+                continue
+            near = {
+                address[i : i + len(tok)]
+                for i in range(len(address) - len(tok))
+                if address[i + len(tok)] in _PLACE_SUFFIX
+                and sum(a != b for a, b in zip(address[i : i + len(tok)], tok, strict=True)) == 1
+            }
+            if len(near) == 1:
+                text = text.replace(tok, near.pop(), 1)
+    return text, text != original
+
+
+# ------------------------------------------------------------------------------------------ card layout
 
 
 @dataclass
@@ -487,7 +573,7 @@ def _best_shift(values: list[float], slots: Sequence[float], limit: float = 5.0)
 
 
 def _find_gap(gray: np.ndarray, row: _Box, window: tuple[float, float], default: float) -> float:
-    """x (mm) of the widest blank column run inside ``window`` on a row: where a value starts."""
+    """x (mm) of the widest blank column run in ``window`` on a row: where a label ends, a value starts."""
     y0, y1 = int(row.y0 * PX), int(round(row.y1 * PX))
     band = gray[max(0, y0) : y1]
     if band.size == 0:
@@ -517,13 +603,11 @@ def _crop(card: np.ndarray, seg: _Seg, pad_x: float = 0.6, pad_y: float = 0.25) 
     return card[c:d, a:b]
 
 
-def _single_char_crop(card: np.ndarray, seg: _Seg) -> np.ndarray:
-    """A one-glyph crop widened with the card's own background, so the recogniser does not stretch it."""
-    crop = _crop(card, seg, pad_x=0.3, pad_y=0.4)
-    if crop.size == 0:
-        return crop
-    pad = int(0.8 * crop.shape[0])
-    return cv2.copyMakeBorder(crop, 0, 0, pad, pad, cv2.BORDER_REPLICATE)
+def _after_label(text: str, tail: str) -> str:
+    """What follows the label's last character in a context read ('族壮' → '壮')."""
+    if tail in text:
+        return text.split(tail, 1)[1]
+    return text[1:] if len(text) > 1 else ""
 
 
 def _label_strip(card: np.ndarray, segs: list[_Seg]) -> np.ndarray | None:
@@ -541,13 +625,14 @@ def _label_strip(card: np.ndarray, segs: list[_Seg]) -> np.ndarray | None:
 
 @dataclass
 class _CardOcr:
-    """A rectified card after detection: image (possibly turned by 180 degrees), rows, applied fix-ups."""
+    """A rectified card after detection: upright image, corrected corners, printed rows (mm)."""
 
     card: np.ndarray
     quad: np.ndarray  # corrected card corners in the input image
     rows: list[_Box]
     flipped: bool
     number_seg: _Seg | None = None
+    slots_matched: int = 0  # printed rows (name, sex, birth, address, number / title, authority …) seen
 
 
 _FRONT_SLOTS = {"name": 9.1, "sex": 15.4, "birth": 21.6, "address": 27.8, "number": 46.2}
@@ -641,12 +726,15 @@ _GAP_LABEL = ((11.3, 16.0), 13.8)
 _GAP_SEX_NATION = ((18.6, 25.4), 22.0)
 _GAP_NATION = ((30.6, 35.0), 32.9)
 _GAP_NUMBER = ((23.0, 28.6), 26.0)
+_BIRTH_END = 41.5
+_CONTEXT_MM = 3.4  # one label character (2.7 mm) and its spacing
 
 
 def _front_segments(co: _CardOcr) -> tuple[list[_Seg], list[_Seg]]:
     """(value segments, label segments) of a rectified front, split at the printed label/value gaps."""
     gray = cv2.cvtColor(co.card, cv2.COLOR_BGR2GRAY)
     slots = _assign(co.rows, _FRONT_SLOTS)
+    co.slots_matched = len(slots)
     values: list[_Seg] = []
     labels: list[_Seg] = []
     right = _PORTRAIT_MM[0] - 0.5
@@ -660,12 +748,16 @@ def _front_segments(co: _CardOcr) -> tuple[list[_Seg], list[_Seg]]:
         else:
             values.append(_Seg(role, row.x0, row.y0, min(x1, row.x1), row.y1))
 
-    for role, label in (("name", "姓名"), ("birth", "出生")):
-        if role in slots:
-            split(slots[role][0], role, label, _GAP_LABEL, right)
+    if "name" in slots:
+        split(slots["name"][0], "name", "姓名", _GAP_LABEL, right)
+    if "birth" in slots:
+        row = slots["birth"][0]
+        # The date always reaches ~41 mm (日); faint day digits are sometimes missed by the detector.
+        split(_Box(row.x0, row.y0, max(row.x1, _BIRTH_END), row.y1), "birth", "出生", _GAP_LABEL, right)
     if "sex" in slots:
         row = slots["sex"][0]
-        x_a = _find_gap(gray, row, *_GAP_LABEL) if row.x0 < _LABEL_COLUMN_END else row.x0
+        # When 性别 and its value escaped detection the row starts at 民族: probe the printed position.
+        x_a = _find_gap(gray, row, *_GAP_LABEL) if row.x0 < _LABEL_COLUMN_END else _GAP_LABEL[1]
         if row.x0 < _LABEL_COLUMN_END:
             labels.append(_Seg("性别", row.x0, row.y0, x_a, row.y1))
         if row.x1 > _GAP_SEX_NATION[0][1] + 2:  # 民族 printed (resident cards)
@@ -677,8 +769,13 @@ def _front_segments(co: _CardOcr) -> tuple[list[_Seg], list[_Seg]]:
                 values.append(_Seg("nationality", x_c, row.y0, min(right, row.x1), row.y1))
         else:
             values.append(_Seg("sex", x_a, row.y0, min(row.x1, _GAP_SEX_NATION[0][1]), row.y1))
-            # Nothing detected where 民族 is printed: a permit (none printed) or a faint print; probe it.
+            # Nothing detected where 民族 goes: a permit (none printed) or faint print. Probe the spot.
             values.append(_Seg("nationality?", _GAP_NATION[1], row.y0, _GAP_NATION[1] + 12.0, row.y1))
+    elif "name" in slots or "birth" in slots:
+        # The whole 性别/民族 row escaped detection (faint print): probe the printed positions.
+        y = _FRONT_SLOTS["sex"]
+        values.append(_Seg("sex?", 14.0, y - 2.0, 20.0, y + 2.0))
+        values.append(_Seg("nationality?", _GAP_NATION[1], y - 2.0, _GAP_NATION[1] + 12.0, y + 2.0))
     for i, row in enumerate(sorted(slots.get("address", []), key=lambda r: r.cy)):
         if i == 0:
             split(row, "address", "住址", _GAP_LABEL, right)
@@ -697,10 +794,9 @@ def _read_front_fields(co: _CardOcr, ocr: TextRecognizer, res: CardFront) -> int
     extra: dict[int, np.ndarray] = {}
     for s in values:
         if s.role in ("sex", "nationality"):
-            # Second, independent read of the single-character fields, from a wider, padded crop.
-            twin = _Seg(s.role + "#2", s.x0, s.y0, s.x1, s.y1)
-            extra[len(segs)] = _single_char_crop(co.card, twin)
-            segs.append(twin)
+            # Second read of the single-character fields with the label's last character in front of the
+            # value: alone, a glyph lacks context (壮 reads as 并); after 族 it is read right.
+            segs.append(_Seg(s.role + "#ctx", s.x0 - _CONTEXT_MM, s.y0, s.x1, s.y1))
     strip = _label_strip(co.card, labels)
     if strip is not None:
         extra[len(segs)] = strip
@@ -710,24 +806,27 @@ def _read_front_fields(co: _CardOcr, ocr: TextRecognizer, res: CardFront) -> int
     conf = res.confidence
     by_role: dict[str, list[_Seg]] = {}
     for s in segs:
-        by_role.setdefault(s.role.split("#")[0], []).append(s)
+        by_role.setdefault(s.role.split("#")[0], []).append(s)  # "sex#ctx" votes with "sex"
     label_text = _clean(by_role["labels"][0].text) if "labels" in by_role else ""
     found_labels = {lb for lb in _FRONT_LABELS if _fuzzy_in(lb, label_text)}
 
     if "name" in by_role:
         s = by_role["name"][0]
-        res.name = "".join(ch for ch in _clean(s.text) if _CJK.match(ch) or ch == "·")
+        # A dash in a name is the character 一 read as punctuation (孟一岩 → 孟—岩).
+        text = _clean(s.text).translate(_DASH_TO_YI)
+        res.name = "".join(ch for ch in text if _CJK.match(ch) or ch == "·")
         conf["name"] = s.score if res.name else 0.0
     sex_votes: dict[str, list[float]] = {}
-    for s in by_role.get("sex", []):
-        m = re.search(r"[男女]", s.text)
-        if m:
+    for s in by_role.get("sex", []) + by_role.get("sex?", []):
+        m = re.search(r"[男女]", _after_label(_clean(s.text), "别") if s.role.endswith("#ctx") else s.text)
+        if m and (s.role != "sex?" or s.score >= 0.6):
             sex_votes.setdefault(m.group(0), []).append(s.score)
     if sex_votes:
         res.sex, conf["sex"] = _decide(sex_votes)
     nation_votes: dict[str, list[float]] = {}
     for s in by_role.get("nationality", []) + by_role.get("nationality?", []):
-        name, factor = _match_ethnic(s.text)
+        text = _after_label(_clean(s.text), "族") if s.role.endswith("#ctx") else s.text
+        name, factor = _match_ethnic(text)
         if name and (s.role != "nationality?" or (factor >= 0.6 and s.score >= 0.6)):
             nation_votes.setdefault(name, []).append(s.score * factor)
     if nation_votes:
@@ -738,7 +837,7 @@ def _read_front_fields(co: _CardOcr, ocr: TextRecognizer, res: CardFront) -> int
         conf["birth"] = s.score if res.birth else 0.0
     if "address" in by_role:
         parts = by_role["address"]
-        res.address = "".join(_clean(s.text) for s in parts)
+        res.address = _DASH_BETWEEN_CJK.sub("一", "".join(_clean(s.text) for s in parts))
         conf["address"] = min(s.score for s in parts) if res.address else 0.0
     if "number" in by_role:
         s = by_role["number"][0]
@@ -776,6 +875,14 @@ def _check_front(res: CardFront, ocr: TextRecognizer, co: _CardOcr) -> None:
                 ev.append(Evidence("number_invalid", e.reason))
                 conf["number"] = min(conf.get("number", 0.0), 0.3)
     res.number_valid = parsed is not None
+    if res.address:
+        fixed = _fix_province(res.address, parsed.province if parsed and parsed.kind == "resident" else None)
+        if fixed != res.address:
+            ev.append(
+                Evidence("address_province_corrected", f"read {res.address[:8]}…; nearest province name")
+            )
+            res.address = fixed
+            conf["address"] = min(conf.get("address", 0.0), 0.8)
     if parsed is None:
         return
     res.number = parsed.number
@@ -810,6 +917,42 @@ def _check_front(res: CardFront, ocr: TextRecognizer, co: _CardOcr) -> None:
         ev.append(Evidence("nationality_on_permit", "residence permits print no 民族"))
 
 
+@cache
+def _province_names() -> frozenset[str]:
+    return frozenset(n for i in range(10, 100) if (n := province_name(f"{i:02d}")))
+
+
+def _fix_province(address: str, from_number: str | None) -> str:
+    """Replace a misread province at the start of an address with the nearest real one.
+
+    Addresses on cards always start with the province-level division, a closed list of 34 names. A unique
+    nearest name within one edit (two for long names) wins; a tie is broken by the province of the ID
+    number's region code (a hint only: people move, so it never overrides a clean reading).
+    """
+    names = _province_names()
+    if any(address.startswith(n) for n in names):
+        return address
+    scored = []
+    for n in names:
+        for k in (len(n) - 1, len(n), len(n) + 1):
+            if 2 <= k <= len(address):
+                scored.append((_edit_distance(address[:k], n), n, k))
+    if not scored:
+        return address
+    best = min(d for d, _, _ in scored)
+    winners = {(n, k) for d, n, k in scored if d == best}
+    names_won = {n for n, _ in winners}
+    if len(names_won) > 1:
+        names_won &= {from_number} if from_number else set()
+    if len(names_won) != 1:
+        return address
+    name = names_won.pop()
+    if best > (2 if len(name) >= 5 else 1):
+        return address
+    k = min(k for n, k in winners if n == name)
+    return name + address[k:]
+
+
 _CASCADE = threading.local()
 
 
@@ -827,12 +970,10 @@ def _has_face(img: np.ndarray) -> bool:
 
 
 def _portrait(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
-    """The printed photo, warped straight from the input photo at 12 px/mm (sharper than the card)."""
+    """The printed photo, warped straight from the input photo at 12 px/mm (sharper than the card image)."""
     x0, y0, x1, y1 = _PORTRAIT_MM
     scale = 12.0
-    m = _homography(quad, scale, (x0, y0))
-    size = (round((x1 - x0) * scale), round((y1 - y0) * scale))
-    return cv2.warpPerspective(image, m, size, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    return _warp(image, quad, scale, (round((x1 - x0) * scale), round((y1 - y0) * scale)), (x0, y0))
 
 
 # ------------------------------------------------------------------------------------------ the back
@@ -840,9 +981,10 @@ def _portrait(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
 _GAP_BACK = ((26.8, 31.9), 30.0)
 
 
-def _read_back_fields(co: _CardOcr, ocr: TextRecognizer, res: CardBack) -> int:
+def _read_back_fields(co: _CardOcr, ocr: TextRecognizer, res: CardBack, address_hint: str | None) -> int:
     gray = cv2.cvtColor(co.card, cv2.COLOR_BGR2GRAY)
     slots = _assign(co.rows, _BACK_SLOTS, tol=3.0)
+    co.slots_matched = len(slots)
     segs: list[_Seg] = []
     labels: list[_Seg] = []
     for role, label in (("authority", "签发机关"), ("validity", "有效期限")):
@@ -880,25 +1022,33 @@ def _read_back_fields(co: _CardOcr, ocr: TextRecognizer, res: CardBack) -> int:
                 res.title = title
                 found.add("title")
         elif s.role == "authority":
-            res.authority = "".join(_CJK.findall(t))
-            conf["authority"] = s.score if res.authority else 0.0
-        elif s.role == "validity":
-            res.start_date, res.end_date = _parse_validity(t)
-            conf["start_date"] = s.score if res.start_date else 0.0
-            conf["end_date"] = s.score if res.end_date else 0.0
-    if res.start_date and res.end_date and res.end_date != "长期":
-        years = int(res.end_date[:4]) - int(res.start_date[:4])
-        same_day = res.end_date[4:] == res.start_date[4:] or (
-            res.start_date[4:] == "0229" and res.end_date[4:] in ("0228", "0301")
-        )
-        if years not in (5, 10, 20) or not same_day:
-            res.evidence.append(
-                Evidence(
-                    "validity_term_unusual", f"{res.start_date}-{res.end_date} is not a 5/10/20-year term"
+            raw = "".join(_CJK.findall(t))
+            res.authority, changed = _normalize_authority(raw, address_hint)
+            conf["authority"] = (min(s.score, 0.8) if changed else s.score) if res.authority else 0.0
+            if changed:
+                res.evidence.append(
+                    Evidence("authority_corrected", f"read {raw}; repaired with the card's pattern")
                 )
-            )
-            conf["start_date"] = min(conf["start_date"], 0.6)
-            conf["end_date"] = min(conf["end_date"], 0.6)
+        elif s.role == "validity":
+            res.start_date, res.end_date, inferred = _parse_validity(t)
+            conf["start_date"] = s.score if res.start_date else 0.0
+            conf["end_date"] = (0.6 if inferred else s.score) if res.end_date else 0.0
+            if inferred:
+                res.evidence.append(
+                    Evidence("end_date_inferred", "end day unreadable; same day as the start")
+                )
+    if (
+        res.start_date
+        and res.end_date
+        and res.end_date != "长期"
+        and not _is_term(res.start_date, res.end_date)
+    ):
+        # A one-digit misread could sit in either date, so nothing is repaired: flag both for confirmation.
+        res.evidence.append(
+            Evidence("validity_term_unusual", f"{res.start_date}-{res.end_date} is not a 5/10/20-year term")
+        )
+        conf["start_date"] = min(conf["start_date"], 0.6)
+        conf["end_date"] = min(conf["end_date"], 0.6)
     res.labels_found = sorted(found)
     authority_like = res.authority.endswith(("局", "分局", "所")) or "公安" in res.authority
     return len(found) + 2 * bool(res.start_date and res.end_date) + authority_like
@@ -932,7 +1082,7 @@ def _text_anchor_quad(image: np.ndarray, ocr: TextRecognizer, side: Side) -> tup
         final.append((q[[2, 3, 0, 1]], cv2.rotate(c, cv2.ROTATE_180)) if p > 0.5 else (q, c))
     heads = []
     for q, c in final:
-        # Labels start their line: reading the first ~7 characters is enough, and bounds the cost on a page.
+        # Labels start their line: the first ~7 characters are enough, and that bounds the cost on a page.
         keep = 7.0 * float(np.linalg.norm(q[3] - q[0])) / max(float(np.linalg.norm(q[1] - q[0])), 1.0)
         heads.append(c[:, : max(4, int(c.shape[1] * min(1.0, keep)))])
     texts = ocr.recognize(heads)
@@ -981,44 +1131,69 @@ def _text_anchor_quad(image: np.ndarray, ocr: TextRecognizer, side: Side) -> tup
 
 # ------------------------------------------------------------------------------------------ public API
 
-_FOUND_FRONT = 4  # labels + 2 x valid number + birth + name
-_FOUND_BACK = 3  # labels/titles + 2 x validity dates + authority-like text
+_FOUND_FRONT = 4  # OCR anchors: labels + 2 x valid number + birth + name
+_FOUND_BACK = 3  # OCR anchors: labels/titles + 2 x validity dates + authority-like text
+_GENUINE = 0.6
+# An outline is evidence of a card; labels that placed the card ("text") or a photo with the proportions
+# of a card ("frame") are weaker evidence.
+_OUTLINE_WEIGHT = {"edges": 0.3, "frame": 0.15, "text": 0.15}
 
 
-def _finish_front(res: CardFront, image: np.ndarray, co: _CardOcr) -> None:
+def _front_layout(res: CardFront, image: np.ndarray, co: _CardOcr) -> float:
+    """How much the photo looks like a card front, independent of how legible its text is (0–1).
+
+    Outline found, a face where the photo is printed, text rows where the fields are printed, labels read.
+    A photographed page has rows but no face; a face photo has neither outline nor rows.
+    """
     res.portrait = _portrait(image, co.quad)
     res.portrait_has_face = _has_face(res.portrait)
-    if not res.portrait_has_face:
-        res.evidence.append(Evidence("portrait_no_face", "no face found where the card prints its photo"))
     expected = 5 if res.kind == "hk_macau_taiwan_permit" else 6
-    res.layout_score = round(
-        0.25 * (res.quad_source == "edges")
-        + 0.35 * min(1.0, len(res.labels_found) / expected)
-        + 0.2 * bool(res.portrait_has_face)
-        + 0.2 * res.number_valid,
+    return round(
+        _OUTLINE_WEIGHT.get(res.quad_source, 0.0)
+        + 0.3 * res.portrait_has_face
+        + 0.2 * co.slots_matched / len(_FRONT_SLOTS)
+        + 0.2 * min(1.0, len(res.labels_found) / expected),
         3,
     )
-    res.genuine = res.layout_score >= 0.6
 
 
-def _finish_back(res: CardBack) -> None:
-    res.layout_score = round(
-        0.25 * (res.quad_source == "edges")
-        + 0.5 * len(res.labels_found) / 4
-        + 0.25 * bool(res.start_date and res.end_date),
+def _has_emblem(card: np.ndarray) -> bool:
+    """The red national emblem in the top-left corner of the back (a colour test, not a shape match)."""
+    hsv = cv2.cvtColor(card[int(4 * PX) : int(22 * PX), int(4 * PX) : int(22 * PX)], cv2.COLOR_BGR2HSV)
+    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    red = ((hue < 10) | (hue > 170)) & (sat > 80) & (val > 60)
+    return float(red.mean()) > 0.12
+
+
+def _back_layout(res: CardBack, co: _CardOcr) -> float:
+    """As ``_front_layout`` for the back: outline, emblem, rows where printed, labels and titles read."""
+    return round(
+        _OUTLINE_WEIGHT.get(res.quad_source, 0.0)
+        + 0.3 * _has_emblem(co.card)
+        + 0.2 * co.slots_matched / len(_BACK_SLOTS)
+        + 0.2 * len(res.labels_found) / 4,
         3,
     )
-    res.genuine = res.layout_score >= 0.6
 
 
-def _read_side(image: np.ndarray, ocr: TextRecognizer | None, side: Side) -> CardFront | CardBack:
+def _read_side(
+    image: np.ndarray, ocr: TextRecognizer | None, side: Side, address_hint: str | None = None
+) -> CardFront | CardBack:
     t0 = time.perf_counter()
     ocr = ocr or get_text_recognizer()
     best: CardFront | CardBack | None = None
     best_anchors = -1
     other_side = 0
+    pending: list[tuple[np.ndarray, str]] = []
     edge = find_card_quad(image)
-    pending: list[tuple[np.ndarray, str]] = [(edge[0], "edges")] if edge else []
+    if edge:
+        pending.append((edge[0], "edges"))
+    else:
+        h, w = image.shape[:2]
+        if 1.45 < max(w, h) / min(w, h) < 1.75:
+            # No outline but card-shaped: an already cropped card (SDK capture, scan). Try the frame itself.
+            frame = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+            pending.append((frame if w >= h else frame[[3, 0, 1, 2]], "frame"))
     text_tried = False
     while pending or not text_tried:
         if not pending:
@@ -1030,19 +1205,22 @@ def _read_side(image: np.ndarray, ocr: TextRecognizer | None, side: Side) -> Car
         quad, source = pending.pop(0)
         co = _detect_card(image, quad, ocr, side)
         res: CardFront | CardBack
+        # Found: enough printed text read, or a card-like layout with at least some of its text legible
+        # (a blurred real card must give "unreadable", VerifyStatus 3/4, not "no card", 8).
         if side == "front":
             res = CardFront(quad=co.quad, quad_source=source, card=co.card)
             anchors = _read_front_fields(co, ocr, res)
-            res.found = anchors >= _FOUND_FRONT
-            if res.found:
-                _finish_front(res, image, co)
+            res.layout_score = _front_layout(res, image, co)
+            res.found = anchors >= _FOUND_FRONT or (anchors >= 1 and res.layout_score >= _GENUINE)
+            if res.found and not res.portrait_has_face:
+                res.evidence.append(Evidence("portrait_no_face", "no face where the card prints its photo"))
         else:
             res = CardBack(quad=co.quad, quad_source=source, card=co.card)
-            anchors = _read_back_fields(co, ocr, res)
-            res.found = anchors >= _FOUND_BACK
-            if res.found:
-                _finish_back(res)
+            anchors = _read_back_fields(co, ocr, res, address_hint)
+            res.layout_score = _back_layout(res, co)
+            res.found = anchors >= _FOUND_BACK or (anchors >= 1 and res.layout_score >= _GENUINE)
         if res.found:
+            res.genuine = res.layout_score >= _GENUINE
             best = res
             break
         if anchors > best_anchors:
@@ -1065,9 +1243,14 @@ def read_front(image_bgr: np.ndarray, ocr: TextRecognizer | None = None) -> Card
     return res
 
 
-def read_back(image_bgr: np.ndarray, ocr: TextRecognizer | None = None) -> CardBack:
-    """Read the 国徽面. ``found=False`` when no card back is in the photo (VerifyStatus 8)."""
-    res = _read_side(image_bgr, ocr, "back")
+def read_back(
+    image_bgr: np.ndarray, ocr: TextRecognizer | None = None, *, address_hint: str | None = None
+) -> CardBack:
+    """Read the 国徽面. ``found=False`` when no card back is in the photo (VerifyStatus 8).
+
+    ``address_hint``: the front's 住址, used to repair a misread place name in 签发机关 (see ``read_card``).
+    """
+    res = _read_side(image_bgr, ocr, "back", address_hint)
     assert isinstance(res, CardBack)
     return res
 
@@ -1077,7 +1260,8 @@ def read_card(
 ) -> IdCardReading:
     """Both sides, plus the check that needs both: the validity term must fit the holder's age at issue."""
     front = read_front(front_bgr, ocr)
-    back = read_back(back_bgr, ocr) if back_bgr is not None else None
+    hint = front.address if front.found and front.confidence.get("address", 0.0) >= LOW_CONFIDENCE else None
+    back = read_back(back_bgr, ocr, address_hint=hint) if back_bgr is not None else None
     reading = IdCardReading(front, back)
     if not (
         front.found and back is not None and back.found and front.birth and back.start_date and back.end_date
@@ -1089,7 +1273,9 @@ def read_card(
         birth = _to_date(front.birth)
     except ValueError:
         return reading
-    kind: IdKind = front.kind if front.kind in ("hk_macau_taiwan_permit", "foreign_permanent") else "resident"  # type: ignore[assignment]
+    kind = cast(
+        IdKind, front.kind if front.kind in ("hk_macau_taiwan_permit", "foreign_permanent") else "resident"
+    )
     if not card_validity_ok(start, end, birth, kind=kind):
         reading.evidence.append(
             Evidence("validity_term_mismatch", "the 有效期限 term does not fit the holder's age at issue")

@@ -209,7 +209,7 @@ def available_recognizers() -> list[str]:
 
 
 def get_text_recognizer(name: str | None = None) -> TextRecognizer:
-    """The process-wide recogniser for ``name`` (default: ``Settings.ocr``); loaded once, on first use."""
+    """The process-wide recogniser for ``name`` (default ``Settings.ocr``); models load once, on first use."""
     if name is None:
         from shiren.settings import get_settings
 

@@ -18,16 +18,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 
 from _common import summary_ms, write_results
-from shiren.api.rpc.signing import v1_signature, v1_string_to_sign
-from tests.support import ShirenServer, free_port
+from tests.support import ShirenServer, free_port, signed_v1
 
 BASELINE_APP = """
 import os, secrets, sqlite3, threading
@@ -65,19 +62,7 @@ app = Starlette(routes=[Route("/", endpoint, methods=["GET", "POST"])])
 
 
 def signed(key: dict[str, str], action: str, **params: str) -> str:
-    p = {
-        "Action": action,
-        "Version": "2019-03-07",
-        "Format": "JSON",
-        "AccessKeyId": key["AccessKeyId"],
-        "SignatureMethod": "HMAC-SHA1",
-        "SignatureVersion": "1.0",
-        "SignatureNonce": uuid.uuid4().hex,
-        "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        **params,
-    }
-    p["Signature"] = v1_signature(key["AccessKeySecret"], v1_string_to_sign("POST", p))
-    return "/?" + urlencode(p)
+    return "/?" + urlencode(signed_v1(key, action, **params))
 
 
 async def load(base: str, make_path, total: int, concurrency: int) -> tuple[float, list[float], int]:

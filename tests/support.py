@@ -8,11 +8,15 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from shiren.api.rpc.signing import v1_signature, v1_string_to_sign
 
 
 def free_port() -> int:
@@ -98,3 +102,22 @@ class ShirenServer:
                 extra += [f"--{opt.replace('_', '-')}", value]
             self.cli_json("scene", "create", biz_type, "--scheme", scheme, "--tenant", tenant, *extra)
         return key
+
+
+def signed_v1(
+    key: dict[str, str], action: str, *, when: datetime | None = None, nonce: str | None = None, **params: str
+) -> dict[str, str]:
+    """A request signed the way aliyun-python-sdk-core signs it, with a chosen timestamp and nonce."""
+    p = {
+        "Action": action,
+        "Version": "2019-03-07",
+        "Format": "JSON",
+        "AccessKeyId": key["AccessKeyId"],
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0",
+        "SignatureNonce": nonce or uuid.uuid4().hex,
+        "Timestamp": (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **params,
+    }
+    p["Signature"] = v1_signature(key["AccessKeySecret"], v1_string_to_sign("POST", p))
+    return p

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -12,28 +11,8 @@ import httpx
 import pytest
 from Tea.exceptions import TeaException
 
-from shiren.api.rpc.signing import v1_signature, v1_string_to_sign
 from tests.sdk import core_call, models, tea
-from tests.support import ShirenServer
-
-
-def signed_v1(
-    key: dict[str, str], action: str, *, when: datetime | None = None, nonce: str | None = None, **params: str
-) -> dict[str, str]:
-    """A request signed the way aliyun-python-sdk-core signs it, with a chosen timestamp and nonce."""
-    p = {
-        "Action": action,
-        "Version": "2019-03-07",
-        "Format": "JSON",
-        "AccessKeyId": key["AccessKeyId"],
-        "SignatureMethod": "HMAC-SHA1",
-        "SignatureVersion": "1.0",
-        "SignatureNonce": nonce or uuid.uuid4().hex,
-        "Timestamp": (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        **params,
-    }
-    p["Signature"] = v1_signature(key["AccessKeySecret"], v1_string_to_sign("POST", p))
-    return p
+from tests.support import ShirenServer, signed_v1
 
 
 def post(server: ShirenServer, params: dict[str, str]) -> httpx.Response:

@@ -52,8 +52,27 @@ class Settings(BaseSettings):
     authority_http_token: str | None = None
     authority_http_timeout_s: float = 5.0
 
+    # Device protocol (SDK and hosted H5 page; authenticated by the VerifyToken alone)
+    max_video_bytes: int = 16 * 1024 * 1024
+    max_video_seconds: float = 12.0
+    challenge_ttl_s: int = 120
+    max_challenges_per_attempt: int = 5
+    device_rate_per_minute: int = 120  # per VerifyToken, all device calls together
+    result_token_ttl_s: int = 10 * 60
+    consent_version: str = "2026-11-28"
+
+    # Callbacks (Standard Webhooks, durable outbox)
+    callback_timeout_s: float = 5.0
+    callback_max_tries: int = 12
+    callback_backoff_base_s: float = 2.0  # delay before try n+1 = base * 2**(n-1), capped below
+    callback_backoff_max_s: float = 3600.0
+    callback_poll_s: float = 0.5
+
     # Retention
     default_retention_days: int = 30
+
+    # The demo integrator app at /demo (`make run` turns it on)
+    demo: bool = False
 
     # Models (plugins chosen by name)
     face_detector: str = "mediapipe"

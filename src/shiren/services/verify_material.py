@@ -24,6 +24,7 @@ from shiren.engine.face.registry import model_versions
 from shiren.engine.ocr import get_text_recognizer
 from shiren.intake import DecodedImage, RequestBudget, decode_image, fetch_image, reencode_jpeg
 from shiren.runtime import Runtime
+from shiren.services.callbacks import enqueue_callback
 from shiren.services.faces import FaceAnalysis, analyse_face, compare, embedder_id
 from shiren.services.media import store_blob
 from shiren.storage.models import Attempt, Blob, Scene, utcnow
@@ -314,6 +315,7 @@ def record(runtime: Runtime, scene: Scene, req: MaterialRequest, images: Images,
             for blob in stored:
                 blob.attempt_id = attempt.id
                 session.add(blob)
+            enqueue_callback(session, scene, attempt)
         return attempt
     except BaseException:
         for blob in stored:

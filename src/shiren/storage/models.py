@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -81,6 +82,8 @@ class Scene(Base):
     redirect_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     thresholds: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     steps: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+    # Liveness challenge settings: {"actions": [pool of actions], "count": n}; empty = defaults.
+    liveness: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     retention_days: Mapped[int] = mapped_column(Integer, default=30)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
@@ -177,3 +180,81 @@ class RegistryIdentity(Base):
     template_model: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Consent(Base):
+    """The end user's separate consent to biometric processing (PIPL art. 29), recorded before capture."""
+
+    __tablename__ = "consents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    version: Mapped[str] = mapped_column(String(32))  # version of the consent text shown
+    text_sha256: Mapped[str] = mapped_column(String(64))  # hash of the exact text shown
+    locale: Mapped[str] = mapped_column(String(16))
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Challenge(Base):
+    """A random liveness challenge issued to one attempt: single use, short-lived."""
+
+    __tablename__ = "challenges"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    actions: Mapped[list[str]] = mapped_column(JSON)
+    flash: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # colour sequence (RPBioOnlyPro)
+    capture_ms: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Upload(Base):
+    """One file uploaded by the device for an attempt (video, card photos); one per kind, idempotent."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (UniqueConstraint("attempt_id", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # video | id_front | id_back
+    blob_id: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64))  # of the bytes as uploaded: makes retries idempotent
+    # Keyed hash of the content, shared by all attempts: the same capture uploaded twice is a replay.
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    challenge_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CallbackOutbox(Base):
+    """A callback to deliver: written in the same transaction as the verdict, so none is ever lost."""
+
+    __tablename__ = "callback_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(String(64), unique=True)  # the same on every retry
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"), nullable=True, index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    body: Mapped[str] = mapped_column(Text)  # the exact JSON sent (no personal data)
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|delivered|failed
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class CallbackDelivery(Base):
+    """One delivery try of a callback, whatever its outcome."""
+
+    __tablename__ = "callback_deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("callback_outbox.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    duration_ms: Mapped[float] = mapped_column(Float)

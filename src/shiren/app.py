@@ -12,11 +12,13 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from shiren import __version__
+from shiren.api.device import install_device_api
 from shiren.api.media import make_media_endpoint
 from shiren.api.rpc.endpoint import make_rpc_endpoint
 from shiren.runtime import Runtime
 from shiren.settings import Settings, get_settings
 from shiren.storage.repo.nonces import purge_nonces
+from shiren.workers.callbacks import CallbackWorker
 
 log = logging.getLogger("shiren")
 
@@ -37,16 +39,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         purger = asyncio.create_task(_purge_nonces_forever(runtime))
+        callbacks = CallbackWorker(runtime)  # durable outbox: every server process sends its share
+        callbacks.start()
         try:
             yield
         finally:
             purger.cancel()
+            await callbacks.stop()
 
     app = FastAPI(title="shiren", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.runtime = runtime
     rpc = make_rpc_endpoint(runtime)
     app.add_route("/", rpc, methods=["GET", "POST"], include_in_schema=False)
     app.add_route("/media/{blob_id}", make_media_endpoint(runtime), methods=["GET"], include_in_schema=False)
+    install_device_api(app, runtime)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -98,6 +98,10 @@ def cmd_scene(args: argparse.Namespace, settings: Settings) -> int:
                     redirect_origins=args.redirect_origin,
                     retention_days=args.retention_days or settings.default_retention_days,
                     thresholds=_thresholds(args.threshold),
+                    liveness={
+                        "actions": args.liveness_actions.split(",") if args.liveness_actions else None,
+                        "count": args.liveness_count,
+                    },
                 )
             except scene_repo.SceneError as exc:
                 return _fail(str(exc))
@@ -181,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=SCORE",
         help="authority|idcard|retained on the calibrated 0-100 scale (default 80 = FAR 1e-3)",
     )
+    create.add_argument(
+        "--liveness-actions",
+        metavar="A,B,...",
+        help="pool of challenge actions: blink,open_mouth,turn_left,turn_right,nod (default: all)",
+    )
+    create.add_argument("--liveness-count", type=int, help="actions per challenge (default 2)")
     for name in ("show", "disable"):
         p = scene_sub.add_parser(name)
         p.add_argument("biz_type", metavar="BIZTYPE")

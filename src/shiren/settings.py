@@ -59,7 +59,6 @@ class Settings(BaseSettings):
     max_challenges_per_attempt: int = 5
     device_rate_per_minute: int = 120  # per VerifyToken, all device calls together
     result_token_ttl_s: int = 10 * 60
-    consent_version: str = "2026-11-28"
 
     # Callbacks (Standard Webhooks, durable outbox)
     callback_timeout_s: float = 5.0

@@ -57,3 +57,21 @@ DEFAULT_THRESHOLDS: dict[str, float] = {"authority": 80.0, "idcard": 80.0, "reta
 
 def thresholds_for(scene_thresholds: dict[str, float] | None) -> dict[str, float]:
     return {**DEFAULT_THRESHOLDS, **(scene_thresholds or {})}
+
+
+# What each VerifyStatus means, in words a device can show (the SDKs localise by code).
+STATUS_MESSAGES: dict[int, str] = {
+    -1: "not verified",
+    1: "passed",
+    2: "the name and ID number do not match",
+    3: "the name on the ID card could not be read or differs",
+    4: "the number on the ID card could not be read or differs",
+    5: "the ID card has expired",
+    6: "the face does not match the ID card portrait",
+    7: "the face does not match the reference photo",
+    8: "the photo is not of an original ID card",
+    9: "liveness check failed",
+    10: "the face does not match the retained photo",
+    11: "the reference photo is missing or unusable",
+    12: "the identity authority is unavailable; try again later",
+}

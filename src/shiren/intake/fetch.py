@@ -15,6 +15,9 @@ An image URL is attacker-controlled input that makes *our* server open a connect
 
 Proxies from the environment are ignored on purpose (``trust_env=False``): a proxy would do its own DNS
 lookup and defeat the address check. Only scheme and host are ever logged, never the path or query.
+
+:func:`send_checked_request` applies the same rules to one request of any method (the callback worker's
+POST), without following redirects.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import re
 import socket
 import ssl
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -56,6 +60,14 @@ _HEADERS = {
 }
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class DestinationRefused(ImageRejected):
+    """The URL, or an address its host resolves to, may not be contacted at all.
+
+    A policy refusal, not a network failure: trying again later gives the same answer, so a sender that
+    retries (the callback worker) gives up at once. Image callers need not care: it is an ImageRejected.
+    """
 
 
 class RequestBudget:
@@ -149,12 +161,16 @@ def is_public_address(ip: IPAddress) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
 
 
-def _rejected(field: str, reason: str, target: _Target | None = None) -> ImageRejected:
+def _rejected(
+    field: str, reason: str, target: _Target | None = None, *, kind: str = "image", permanent: bool = False
+) -> ImageRejected:
+    """The exception for a refusal; ``permanent`` marks policy refusals (:class:`DestinationRefused`)."""
     if target is None:
-        log.info("image fetch refused: %s", reason)
+        log.info("%s URL refused: %s", kind, reason)
     else:
-        log.info("image fetch refused (%s): %s", target.log_name, reason)
-    return ImageRejected(INVALID_PARAMETER, f"{field}: {reason}")
+        log.info("%s URL refused (%s): %s", kind, target.log_name, reason)
+    cls = DestinationRefused if permanent else ImageRejected
+    return cls(INVALID_PARAMETER, f"{field}: {reason}")
 
 
 def _is_ipv6_literal(host: str) -> bool:
@@ -194,65 +210,82 @@ def _legacy_ipv4(host: str) -> str | None:
     return str(ipaddress.IPv4Address(value))
 
 
-def _parse(url: str | httpx.URL, field: str) -> _Target:
-    """Parse and vet the parts of a URL that can be judged without the network."""
+def _parse(url: str | httpx.URL, field: str, *, kind: str = "image") -> _Target:
+    """Parse and vet the parts of a URL that can be judged without the network (refusals are permanent)."""
+
+    def refuse(reason: str) -> ImageRejected:
+        return _rejected(field, reason, kind=kind, permanent=True)
+
     if isinstance(url, str) and len(url) > MAX_URL_LENGTH:
-        raise _rejected(field, f"URL longer than {MAX_URL_LENGTH} characters")
+        raise refuse(f"URL longer than {MAX_URL_LENGTH} characters")
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError):
-        raise _rejected(field, "not a valid URL") from None
+        raise refuse("not a valid URL") from None
     scheme = parsed.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise _rejected(field, "only http and https image URLs are accepted")
+        raise refuse(f"only http and https {kind} URLs are accepted")
     if parsed.userinfo:
-        raise _rejected(field, "image URLs with a user name or password are not accepted")
+        raise refuse(f"{kind} URLs with a user name or password are not accepted")
     try:
         host = parsed.raw_host.decode("ascii").lower()
     except UnicodeDecodeError:
-        raise _rejected(field, "not a valid URL") from None
+        raise refuse("not a valid URL") from None
     if not host:
-        raise _rejected(field, "image URL has no host")
+        raise refuse(f"{kind} URL has no host")
     if not (_HOSTNAME.fullmatch(host) or _is_ipv6_literal(host)):
-        raise _rejected(field, "image URL has an invalid host name")
+        raise refuse(f"{kind} URL has an invalid host name")
     if ":" not in host:
         try:
             host = _legacy_ipv4(host) or host
         except ValueError:
-            raise _rejected(field, "image URL has an invalid host name") from None
+            raise refuse(f"{kind} URL has an invalid host name") from None
     port = parsed.port if parsed.port is not None else _DEFAULT_PORTS[scheme]
     if not 0 < port < 65536:
-        raise _rejected(field, "image URL has an invalid port")
+        raise refuse(f"{kind} URL has an invalid port")
     return _Target(url=parsed, scheme=scheme, host=host, port=port)
 
 
-async def _checked_addresses(target: _Target, settings: Settings, field: str) -> list[IPAddress]:
+async def _checked_addresses(
+    target: _Target, settings: Settings, field: str, *, kind: str = "image"
+) -> list[IPAddress]:
     """Resolve once and return the addresses we may connect to, or refuse the URL."""
+    unresolved = f"{kind} host name could not be resolved"
     try:
         found = await asyncio.to_thread(resolve, target.host, target.port)
         addresses = [ipaddress.ip_address(a) for a in found]
     except (OSError, UnicodeError, ValueError):
-        raise _rejected(field, "image host name could not be resolved", target) from None
+        raise _rejected(field, unresolved, target, kind=kind) from None
     if not addresses:
-        raise _rejected(field, "image host name could not be resolved", target)
+        raise _rejected(field, unresolved, target, kind=kind)
     if target.allow_key not in settings.fetch_allowed and not all(is_public_address(a) for a in addresses):
-        raise _rejected(field, "host resolves to a non-public address", target)
+        raise _rejected(field, "host resolves to a non-public address", target, kind=kind, permanent=True)
     usable = [a for a in addresses if not (isinstance(a, ipaddress.IPv6Address) and a.scope_id)]
     if not usable:
-        raise _rejected(field, "host resolves only to link-local addresses with a zone", target)
+        reason = "host resolves only to link-local addresses with a zone"
+        raise _rejected(field, reason, target, kind=kind, permanent=True)
     return usable
 
 
 async def _send_pinned(
-    client: httpx.AsyncClient, target: _Target, addresses: list[IPAddress], field: str
+    client: httpx.AsyncClient,
+    target: _Target,
+    addresses: list[IPAddress],
+    field: str,
+    *,
+    kind: str = "image",
+    method: str = "GET",
+    content: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> httpx.Response:
-    """Send the GET to one of the checked addresses, keeping the original name for Host and TLS."""
+    """Send the request to one of the checked addresses, keeping the original name for Host and TLS."""
     last_error: httpx.ConnectError | None = None
     for address in addresses[:MAX_CONNECT_ATTEMPTS]:
         request = client.build_request(
-            "GET",
+            method,
             target.url.copy_with(host=str(address)),
-            headers={"Host": target.host_header},
+            content=content,
+            headers={**(headers or {}), "Host": target.host_header},
             extensions={"sni_hostname": target.host},
         )
         try:
@@ -261,10 +294,9 @@ async def _send_pinned(
             last_error = exc
     assert last_error is not None
     if _caused_by_tls(last_error):
-        raise _rejected(
-            field, "TLS handshake with image host failed (certificate not valid for host?)", target
-        )
-    raise _rejected(field, "could not connect to image host", target)
+        reason = f"TLS handshake with {kind} host failed (certificate not valid for host?)"
+        raise _rejected(field, reason, target, kind=kind)
+    raise _rejected(field, f"could not connect to {kind} host", target, kind=kind)
 
 
 def _caused_by_tls(exc: BaseException) -> bool:
@@ -308,6 +340,21 @@ def _default_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def _client(
+    timeout_s: float, ssl_context: ssl.SSLContext | None, headers: Mapping[str, str] | None
+) -> httpx.AsyncClient:
+    """A client that never follows redirects, ignores proxy settings and never reuses connections."""
+    return httpx.AsyncClient(
+        headers=headers,
+        timeout=httpx.Timeout(timeout_s),
+        follow_redirects=False,
+        trust_env=False,
+        verify=ssl_context if ssl_context is not None else _default_ssl_context(),
+        # No connection reuse: a kept-alive TLS connection verified for one name must not serve another.
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
+
+
 async def _fetch(
     visited: list[_Target],
     settings: Settings,
@@ -317,15 +364,7 @@ async def _fetch(
 ) -> bytes:
     """Fetch ``visited[0]``, appending each redirect target to ``visited`` (the caller logs the last)."""
     target = visited[0]
-    async with httpx.AsyncClient(
-        headers=_HEADERS,
-        timeout=httpx.Timeout(settings.fetch_timeout_s),
-        follow_redirects=False,
-        trust_env=False,
-        verify=ssl_context if ssl_context is not None else _default_ssl_context(),
-        # No connection reuse: a kept-alive TLS connection verified for one name must not serve another.
-        limits=httpx.Limits(max_keepalive_connections=0),
-    ) as client:
+    async with _client(settings.fetch_timeout_s, ssl_context, _HEADERS) as client:
         for hop in range(MAX_REDIRECTS + 1):
             addresses = await _checked_addresses(target, settings, field)
             log.debug("fetching image from %s", target.log_name)
@@ -392,3 +431,59 @@ def fetch_image_sync(
 ) -> bytes:
     """:func:`fetch_image` for callers without an event loop (workers, command line)."""
     return asyncio.run(fetch_image(url, settings, budget=budget, field=field, ssl_context=ssl_context))
+
+
+@dataclass(frozen=True)
+class CheckedResponse:
+    """What :func:`send_checked_request` returns: the status and headers (the body is read and dropped)."""
+
+    status_code: int
+    headers: httpx.Headers
+
+
+async def send_checked_request(
+    method: str,
+    url: str,
+    settings: Settings,
+    *,
+    timeout_s: float,
+    content: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    field: str = "Url",
+    kind: str = "callback",
+    ssl_context: ssl.SSLContext | None = None,
+    max_response_bytes: int = 64 * 1024,
+) -> CheckedResponse:
+    """Send one request to ``url`` under the address rules of image fetches (SPEC 4.6), at send time.
+
+    The host is resolved and every address checked (``SHIREN_FETCH_ALLOW_HOSTS`` exempts ``host:port``),
+    the connection goes to the checked address, and a redirect is *not* followed: a 3xx comes back as a
+    status like any other, because a redirect target would escape the check. ``timeout_s`` bounds the
+    whole exchange. At most ``max_response_bytes`` of the answer are read, then the connection is closed.
+
+    Raises :class:`DestinationRefused` when the URL or its addresses are not allowed (retrying will not
+    help) and :class:`ImageRejected` for network failures (resolution, connection, timeout, transfer).
+    Messages start with ``field`` and never contain the URL.
+    """
+    target = _parse(url, field, kind=kind)
+    try:
+        async with asyncio.timeout(timeout_s), _client(timeout_s, ssl_context, None) as client:
+            addresses = await _checked_addresses(target, settings, field, kind=kind)
+            log.debug("sending %s %s request to %s", method, kind, target.log_name)
+            response = await _send_pinned(
+                client, target, addresses, field, kind=kind, method=method, content=content, headers=headers
+            )
+            try:
+                seen = 0
+                async for chunk in response.aiter_raw():
+                    seen += len(chunk)
+                    if seen >= max_response_bytes:
+                        break
+            finally:
+                await response.aclose()
+            return CheckedResponse(response.status_code, response.headers)
+    except (TimeoutError, httpx.TimeoutException):
+        raise _rejected(field, f"timed out after {timeout_s:g} s", target, kind=kind) from None
+    except httpx.HTTPError as exc:
+        reason = f"transfer to {kind} host failed ({type(exc).__name__})"
+        raise _rejected(field, reason, target, kind=kind) from None

@@ -16,16 +16,15 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from shiren.authority import AuthorityUnavailable, get_authority
-from shiren.domain.decision import Check, decide, score_check, thresholds_for
-from shiren.domain.idnumber import IdNumber, InvalidIdNumber, is_expired, parse_id_number
-from shiren.engine import idcard
+from shiren.domain.decision import Check, decide, thresholds_for
+from shiren.domain.idnumber import InvalidIdNumber, parse_id_number
 from shiren.engine.face.registry import model_versions
 from shiren.engine.ocr import get_text_recognizer
 from shiren.intake import DecodedImage, RequestBudget, decode_image, fetch_image, reencode_jpeg
 from shiren.runtime import Runtime
 from shiren.services.callbacks import enqueue_callback
-from shiren.services.faces import FaceAnalysis, analyse_face, compare, embedder_id
+from shiren.services.checks import authority_checks, id_card_checks
+from shiren.services.faces import FaceAnalysis, analyse_face
 from shiren.services.media import store_blob
 from shiren.storage.models import Attempt, Blob, Scene, utcnow
 from shiren.storage.repo.tasks import set_attempt_material, start_attempt
@@ -87,120 +86,6 @@ async def fetch_images(runtime: Runtime, req: MaterialRequest) -> Images:
     )
 
 
-def _parse_date(value: str | None) -> date | None:
-    if not value or value == "长期":
-        return None
-    return datetime.strptime(value, "%Y%m%d").date()
-
-
-def _side_checks(side: idcard.CardFront | idcard.CardBack, which: str) -> Check:
-    """Check 8: a genuine card side (found, with the expected layout) is in the photo."""
-    ok = side.found and side.genuine
-    detail = "" if ok else ("no ID card in the photo" if not side.found else "layout is not an ID card's")
-    return Check(
-        f"card_{which}_genuine",
-        8,
-        ok,
-        round(side.layout_score, 3),
-        detail=detail,
-        data={"evidence": [e.code for e in side.evidence]} if side.evidence else {},
-    )
-
-
-def _card_checks(
-    req: MaterialRequest, images: Images, face: FaceAnalysis | None, threshold: float, today: date
-) -> tuple[list[Check], dict[str, Any], float | None]:
-    """Checks 8, 3, 4, 5 and 6 from the card photos; returns the checks, IdCardInfo and the portrait score."""
-    checks: list[Check] = []
-    info: dict[str, Any] = {}
-    portrait_score = None
-    if images.front is not None:
-        front = idcard.read_front(images.front.bgr)
-        checks.append(_side_checks(front, "front"))
-        if front.found and front.genuine:
-            info.update(
-                {
-                    "Name": front.name,
-                    "Number": front.number,
-                    "Address": front.address,
-                    "Nationality": front.nationality,
-                    "Sex": front.sex,
-                    "Birth": front.birth,
-                }
-            )
-            checks.append(
-                Check("card_name", 3, front.name == req.name, detail="" if front.name else "name unreadable")
-            )
-            checks.append(
-                Check(
-                    "card_number",
-                    4,
-                    front.number == req.id_number.strip().upper(),
-                    detail="" if front.number else "number unreadable",
-                )
-            )
-            portrait = analyse_face(front.portrait) if front.portrait is not None else None
-            portrait_score = compare(
-                face.embedding if face else None, portrait.embedding if portrait else None
-            )
-            checks.append(
-                score_check(
-                    "face_vs_card_portrait",
-                    6,
-                    portrait_score,
-                    threshold,
-                    "" if portrait else "no face in the card portrait",
-                )
-            )
-    if images.back is not None:
-        back = idcard.read_back(images.back.bgr)
-        checks.append(_side_checks(back, "back"))
-        if back.found and back.genuine:
-            info.update({"Authority": back.authority, "StartDate": back.start_date, "EndDate": back.end_date})
-            if not back.end_date:
-                checks.append(Check("card_validity", 5, False, detail="validity period unreadable"))
-            else:
-                expired = is_expired(_parse_date(back.end_date), today)
-                checks.append(Check("card_validity", 5, not expired, detail="expired" if expired else ""))
-    return checks, info, portrait_score
-
-
-def _authority_checks(
-    runtime: Runtime,
-    scene: Scene,
-    req: MaterialRequest,
-    number: IdNumber | None,
-    face: FaceAnalysis | None,
-    threshold: float,
-) -> tuple[list[Check], float | None]:
-    """Checks 2, 12, 11 and 7 against the scene's authority."""
-    authority = get_authority(scene.authority, runtime)
-    if authority is None or number is None:
-        return [], None
-    try:
-        answer = authority.lookup(scene.tenant_id, req.name, number.number)
-    except AuthorityUnavailable as exc:
-        return [Check("authority_available", 12, False, detail=str(exc))], None
-    checks = [Check("authority_available", 12, True), Check("authority_identity", 2, answer.identity_match)]
-    if not answer.identity_match:
-        return checks, None
-    reference = answer.template if answer.template_model == embedder_id() else None
-    if reference is None and answer.photo:
-        try:
-            ref_image = decode_image(answer.photo, "authority photo", runtime.settings)
-            ref_face = analyse_face(ref_image.bgr)
-            reference = ref_face.embedding if ref_face else None
-        except Exception:  # noqa: BLE001 - any unusable reference photo is status 11, with evidence
-            reference = None
-    if reference is None:
-        checks.append(Check("authority_photo", 11, False, detail="reference photo missing or unusable"))
-        return checks, None
-    checks.append(Check("authority_photo", 11, True))
-    score = compare(face.embedding if face else None, reference)
-    checks.append(score_check("face_vs_authority", 7, score, threshold))
-    return checks, score
-
-
 def evaluate(runtime: Runtime, scene: Scene, req: MaterialRequest, images: Images, today: date) -> Outcome:
     """Run every check and decide; pure computation over decoded images (no writes)."""
     timings: dict[str, float] = {}
@@ -218,12 +103,14 @@ def evaluate(runtime: Runtime, scene: Scene, req: MaterialRequest, images: Image
     face = analyse_face(images.face.bgr)
     timings.update({f"face_{k}": v for k, v in (face.timings_ms if face else {}).items()})
     t1 = time.perf_counter()
-    auth_checks, authority_score = _authority_checks(
-        runtime, scene, req, number, face, thresholds["authority"]
+    auth_checks, authority_score = authority_checks(
+        runtime, scene, req.name, number, face, thresholds["authority"]
     )
     checks += auth_checks
     t2 = time.perf_counter()
-    card_checks, card_info, portrait_score = _card_checks(req, images, face, thresholds["idcard"], today)
+    card_checks, card_info, portrait_score = id_card_checks(
+        req.name, req.id_number, images.front, images.back, face, thresholds["idcard"], today
+    )
     checks += card_checks
     t3 = time.perf_counter()
     status = decide(checks)

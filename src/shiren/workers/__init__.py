@@ -1,0 +1,1 @@
+"""Background work that runs inside the server processes: callback delivery (``workers.callbacks``)."""

@@ -10,7 +10,7 @@ import time
 
 
 class RateLimiter:
-    def __init__(self, qps: int, burst: int | None = None) -> None:
+    def __init__(self, qps: float, burst: int | None = None) -> None:
         self._rate = float(qps)
         self._burst = float(burst or qps)
         self._buckets: dict[tuple[int, str], tuple[float, float]] = {}

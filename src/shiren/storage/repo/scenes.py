@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shiren.domain.challenge import ChallengeSettingError, check_liveness_settings
 from shiren.domain.schemes import AUTHORITIES, get_scheme, step_list
 from shiren.storage.crypto import Crypto
 from shiren.storage.models import Scene
@@ -46,6 +47,14 @@ def _check_thresholds(thresholds: dict[str, float] | None) -> dict[str, float]:
     return dict(thresholds or {})
 
 
+def _check_liveness(liveness: dict[str, Any] | None) -> dict[str, Any]:
+    liveness = liveness or {}
+    try:
+        return check_liveness_settings(liveness.get("actions"), liveness.get("count"))
+    except ChallengeSettingError as exc:
+        raise SceneError(str(exc)) from None
+
+
 def _check_callback(url: str | None) -> str | None:
     if not url:
         return None
@@ -68,6 +77,7 @@ def create_scene(
     steps: dict[str, bool] | None = None,
     thresholds: dict[str, float] | None = None,
     retention_days: int = 30,
+    liveness: dict[str, Any] | None = None,
 ) -> Scene:
     if not BIZ_TYPE_RE.match(biz_type):
         raise SceneError("BizType must be 1-64 characters of letters, digits, '_', '-', '.'")
@@ -90,6 +100,7 @@ def create_scene(
         steps=steps or {"guide": True, "privacy": True, "result": True},
         thresholds=_check_thresholds(thresholds),
         retention_days=retention_days,
+        liveness=_check_liveness(liveness),
         secret_enc=crypto.encrypt_field(secrets.token_urlsafe(32), f"scene:{biz_type}"),
     )
     session.add(scene)
@@ -127,6 +138,8 @@ def update_scene(session: Session, scene: Scene, **changes: Any) -> Scene:
             scene.redirect_origins = [normalise_origin(o) for o in value]
         elif key == "thresholds":
             scene.thresholds = {**scene.thresholds, **_check_thresholds(value)}
+        elif key == "liveness":
+            scene.liveness = _check_liveness({**(scene.liveness or {}), **value})
         elif key == "enabled":
             scene.enabled = bool(value)
         else:
@@ -147,6 +160,7 @@ def scene_view(scene: Scene, tenant: str | None = None) -> dict[str, Any]:
         "RedirectOrigins": list(scene.redirect_origins),
         "Thresholds": dict(scene.thresholds),
         "RetentionDays": scene.retention_days,
+        "Liveness": dict(scene.liveness or {}),
         "Enabled": scene.enabled,
     }
     if tenant is not None:

@@ -1,0 +1,167 @@
+"""Device endpoints under ``/device/v1``: thin handlers over ``services.device`` and
+``services.device_verify``. Authenticated by the VerifyToken alone (``Authorization: Bearer``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from shiren.api.rpc.throttle import RateLimiter
+from shiren.runtime import Runtime
+from shiren.services import device as svc
+from shiren.services import device_verify
+from shiren.services.device import DeviceContext, DeviceError
+
+PREFIX = "/device/v1"
+
+
+class ConsentIn(BaseModel):
+    version: str = Field(description="version of the consent text shown (from GET session)")
+    locale: str = Field("zh", description="language of the text shown: zh or en")
+
+
+class SubmitIn(BaseModel):
+    challengeId: str  # noqa: N815 - wire names are camelCase
+    name: str | None = Field(None, max_length=64, description="typed (RPManual) or confirmed (RPBasic)")
+    idNumber: str | None = Field(None, max_length=32)  # noqa: N815
+    successRedirect: str | None = Field(None, max_length=2048)  # noqa: N815
+    failRedirect: str | None = Field(None, max_length=2048)  # noqa: N815
+
+
+def _error(exc: DeviceError) -> JSONResponse:
+    headers = {"Retry-After": "5"} if exc.status == 429 else None
+    return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status, headers=headers)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` (never buffered beyond it)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise DeviceError(413, "TooLarge", f"body over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise DeviceError(413, "TooLarge", f"body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class _DeviceCors:
+    """CORS for the device API only: the JS SDK runs in integrators' pages on other origins and uses a
+    bearer token (no cookies), so any origin may call it. Other paths keep the same-origin default."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=["*"],
+            allow_methods=["GET", "POST", "PUT"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(PREFIX + "/"):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def make_router(runtime: Runtime) -> APIRouter:
+    settings = runtime.settings
+    limiter = RateLimiter(settings.device_rate_per_minute / 60.0, burst=30)
+
+    def device(request: Request) -> DeviceContext:
+        auth = request.headers.get("authorization", "")
+        token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+        ctx = svc.open_attempt(runtime, token)
+        if not limiter.allow(ctx.attempt.id, "device"):
+            raise DeviceError(429, "Throttled", "too many requests for this token; slow down")
+        return ctx
+
+    Ctx = Annotated[DeviceContext, Depends(device)]
+    router = APIRouter(prefix=PREFIX, tags=["device"])
+
+    @router.get("/session", summary="What this attempt needs, and its state")
+    def session(ctx: Ctx) -> dict[str, Any]:
+        answer = (
+            device_verify.answer_for(runtime, ctx, ctx.attempt) if ctx.attempt.state == "decided" else None
+        )
+        return svc.session_view(runtime, ctx, answer)
+
+    @router.post("/consent", summary="Record the separate consent to biometric processing")
+    def consent(ctx: Ctx, body: ConsentIn) -> dict[str, Any]:
+        return svc.record_consent(runtime, _pending(ctx), body.version, body.locale)
+
+    @router.post("/guide", summary="A live hint for one JPEG preview frame (not stored)")
+    async def guide(ctx: Ctx, request: Request) -> dict[str, Any]:
+        data = await _read_limited(request, svc.MAX_GUIDE_BYTES)
+        return await run_in_threadpool(svc.guide_hint, runtime, _pending(ctx), data)
+
+    @router.post("/challenge", summary="A new random liveness challenge")
+    def challenge(ctx: Ctx) -> dict[str, Any]:
+        return svc.issue_challenge(runtime, _pending(ctx))
+
+    @router.put("/uploads/{kind}", summary="Upload the video or a card photo (idempotent)")
+    async def upload(
+        ctx: Ctx,
+        kind: str,
+        request: Request,
+        challengeId: Annotated[str | None, Query()] = None,  # noqa: N803
+    ) -> dict[str, Any]:
+        limit = settings.max_video_bytes if kind == "video" else settings.max_image_bytes
+        data = await _read_limited(request, limit)
+        return await run_in_threadpool(svc.store_upload, runtime, _pending(ctx), kind, data, challengeId)
+
+    @router.post("/ocr", summary="Read the uploaded card front for the user to confirm (RPBasic)")
+    async def ocr(ctx: Ctx) -> dict[str, Any]:
+        return await run_in_threadpool(svc.read_uploaded_card, runtime, _pending(ctx))
+
+    @router.post("/submit", summary="Decide the attempt from its capture")
+    async def submit(ctx: Ctx, body: SubmitIn) -> dict[str, Any]:
+        req = device_verify.SubmitRequest(
+            body.challengeId, body.name, body.idNumber, body.successRedirect, body.failRedirect
+        )
+        return await device_verify.submit(runtime, ctx, req)
+
+    @router.post("/cancel", summary="The user gave up")
+    def cancel(ctx: Ctx) -> dict[str, Any]:
+        return device_verify.cancel(runtime, ctx)
+
+    return router
+
+
+def _pending(ctx: DeviceContext) -> DeviceContext:
+    if ctx.attempt.state != "pending":
+        raise DeviceError(409, "AlreadySubmitted", "this attempt has already been decided")
+    return ctx
+
+
+def install_device_api(app: FastAPI, runtime: Runtime) -> None:
+    app.include_router(make_router(runtime))
+
+    async def device_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DeviceError)
+        return _error(exc)
+
+    async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return JSONResponse(
+            {"code": "InvalidParameter", "message": f"{where}: {first.get('msg', 'invalid')}"},
+            status_code=400,
+        )
+
+    app.add_exception_handler(DeviceError, device_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_middleware(_DeviceCors)

@@ -1,0 +1,37 @@
+"""Routes for the SDK files and the hosted H5 page: static files, nothing decided here.
+
+The page reads its token and redirect parameters in the browser; the device endpoints check them.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shiren.api.h5.assets import asset_response, load_asset
+
+PACKAGE = "shiren.api.h5"
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/sdk/v1/shiren.js")
+def sdk_js(request: Request) -> Response:
+    return asset_response(request, load_asset(PACKAGE, "shiren.js"))
+
+
+@router.get("/sdk/v1/shiren.css")
+def sdk_css(request: Request) -> Response:
+    return asset_response(request, load_asset(PACKAGE, "shiren.css"))
+
+
+@router.get("/h5/v1/page.js")
+def page_js(request: Request) -> Response:
+    return asset_response(request, load_asset(PACKAGE, "page.js"))
+
+
+@router.get("/h5/v1/verify")
+def verify_page(request: Request) -> Response:
+    """``?token=…[&successRedirect=…&failRedirect=…]`` — the same static shell for every attempt."""
+    return asset_response(request, load_asset(PACKAGE, "verify.html"))

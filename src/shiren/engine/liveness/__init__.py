@@ -1,0 +1,8 @@
+"""Server-side active liveness: decode the capture, measure every frame, find the challenged actions.
+
+The device only records; everything that decides happens here (see verifier.verify_capture)."""
+
+from .verifier import LivenessReport, verify_capture
+from .video import VideoRejected, decode_video, sniff_video_type
+
+__all__ = ["LivenessReport", "VideoRejected", "decode_video", "sniff_video_type", "verify_capture"]

@@ -1,0 +1,157 @@
+"""Finding actions (blink, open mouth, head turns, nod) in per-frame signals, relative to the face's own rest
+state, so that the same rules hold for narrow and wide eyes, smiles and camera angles.
+
+Thresholds come from the FaceMesh measurements in engine/face/landmarks.py: open eyes 0.20-0.45 EAR and
+closed 0.05-0.11; closed lips under 0.05 and an open mouth 0.3-0.45; yaw proxy within +-0.05 frontal and
+beyond +-0.2 clearly turned. "Left" and "right" are the user's own: turning to one's left moves the nose
+toward the right of an unmirrored camera image, which is a positive yaw proxy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .signals import FrameSignals
+
+BLINK_CLOSED = 0.6  # eye opening below this share of the open-eye level counts as closed
+BLINK_OPEN = 0.8  # ... and above this share as open again
+MOUTH_OPEN = 0.25  # mouth ratio an open mouth reaches
+MOUTH_RISE = 0.18  # ... and how far above the resting mouth it must rise
+TURN = 0.13  # yaw proxy change for a head turn
+NOD = 0.09  # pitch proxy change (bowing) for a nod
+
+MOTION_ACTIONS = ("open_mouth", "turn_left", "turn_right", "nod")  # never done by accident
+
+
+@dataclass
+class ActionEvent:
+    action: str
+    start_ms: float
+    peak_ms: float
+    end_ms: float
+    strength: float  # how far past the threshold the signal went (1.0 = exactly at it)
+
+
+@dataclass
+class RestState:
+    ear: float
+    mouth: float
+    yaw: float
+    pitch: float
+
+
+def rest_state(signals: list[FrameSignals]) -> RestState | None:
+    with_face = [s for s in signals if s.has_face]
+    if not with_face:
+        return None
+    ear = np.array([s.ear for s in with_face], dtype=float)
+    mouth = np.array([s.mouth for s in with_face], dtype=float)
+    return RestState(
+        ear=float(np.percentile(ear, 80)),
+        mouth=float(np.percentile(mouth, 20)),
+        yaw=float(np.median([s.yaw for s in with_face])),
+        pitch=float(np.median([s.pitch for s in with_face])),
+    )
+
+
+def _runs(flags: list[bool]) -> list[tuple[int, int]]:
+    """Index ranges [start, end] of consecutive True values."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    for i, flag in enumerate(flags):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    if start is not None:
+        runs.append((start, len(flags) - 1))
+    return runs
+
+
+def _events(
+    action: str,
+    signals: list[FrameSignals],
+    values: list[float | None],
+    threshold: float,
+    *,
+    sign: float = 1.0,
+) -> list[ActionEvent]:
+    """Runs of frames where sign*value exceeds threshold."""
+    flags = [v is not None and sign * v > threshold for v in values]
+    events = []
+    for a, b in _runs(flags):
+        seg = [sign * (values[i] or 0.0) for i in range(a, b + 1)]
+        peak = a + int(np.argmax(seg))
+        events.append(
+            ActionEvent(action, signals[a].t_ms, signals[peak].t_ms, signals[b].t_ms, max(seg) / threshold)
+        )
+    return events
+
+
+def _blinks(signals: list[FrameSignals], rest: RestState) -> list[ActionEvent]:
+    """Closed-eye runs with open eyes before and after: a closed-eye photo is not a blink."""
+    ratio = [None if s.ear is None else s.ear / max(rest.ear, 1e-6) for s in signals]
+    closed = [r is not None and r < BLINK_CLOSED for r in ratio]
+    out = []
+    for a, b in _runs(closed):
+        before = any(r is not None and r > BLINK_OPEN for r in ratio[:a])
+        after = any(r is not None and r > BLINK_OPEN for r in ratio[b + 1 :])
+        if before and after:
+            low = min(ratio[i] or 1.0 for i in range(a, b + 1))
+            peak = min(range(a, b + 1), key=lambda i: ratio[i] or 1.0)
+            out.append(
+                ActionEvent(
+                    "blink",
+                    signals[a].t_ms,
+                    signals[peak].t_ms,
+                    signals[b].t_ms,
+                    BLINK_CLOSED / max(low, 1e-3),
+                )
+            )
+    return out
+
+
+def find_actions(signals: list[FrameSignals], rest: RestState) -> list[ActionEvent]:
+    """Every action performed in the clip, in time order."""
+    mouth = [
+        None if s.mouth is None else (s.mouth - rest.mouth if s.mouth > MOUTH_OPEN else 0.0) for s in signals
+    ]
+    yaw = [None if s.yaw is None else s.yaw - rest.yaw for s in signals]
+    pitch = [None if s.pitch is None else s.pitch - rest.pitch for s in signals]
+    events = (
+        _blinks(signals, rest)
+        + _events("open_mouth", signals, mouth, MOUTH_RISE)
+        + _events("turn_left", signals, yaw, TURN)
+        + _events("turn_right", signals, yaw, TURN, sign=-1.0)
+        + _events("nod", signals, pitch, NOD)
+    )
+    return sorted(events, key=lambda e: e.start_ms)
+
+
+@dataclass
+class SequenceMatch:
+    matched: list[ActionEvent]
+    missing: list[str]  # challenged actions not found in order
+    unexpected: list[str]  # deliberate actions that were not asked for
+
+
+def match_challenge(events: list[ActionEvent], challenge: list[str]) -> SequenceMatch:
+    """The challenged actions must appear in the given order (extra blinks are natural and allowed; other
+    actions that were not asked for mean the capture was not made for this challenge)."""
+    matched: list[ActionEvent] = []
+    missing: list[str] = []
+    cursor = -1.0
+    for action in challenge:
+        found = next((e for e in events if e.action == action and e.peak_ms > cursor), None)
+        if found is None:
+            missing.append(action)
+            continue
+        matched.append(found)
+        cursor = found.peak_ms
+    unexpected = sorted(
+        {e.action for e in events if e.action in MOTION_ACTIONS and e.action not in challenge}
+    )
+    return SequenceMatch(matched, missing, unexpected)

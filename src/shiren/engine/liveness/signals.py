@@ -1,0 +1,87 @@
+"""Per-frame measurements the action detectors work on: face box, eye opening, mouth opening, head pose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from shiren.engine.face.landmarks import (
+    FaceLandmarker,
+    eye_aspect_ratio,
+    landmark_pose,
+    mouth_open_ratio,
+)
+from shiren.engine.face.registry import get_detector
+from shiren.engine.face.types import FaceBox
+
+from .video import Frame
+
+
+@dataclass
+class FrameSignals:
+    t_ms: float
+    faces: int  # faces the detector sees in the frame
+    box: FaceBox | None  # the tracked face (largest)
+    landmarks: np.ndarray | None
+    ear: float | None  # mean eye aspect ratio of both eyes
+    mouth: float | None
+    yaw: float | None
+    pitch: float | None
+    skin_bgr: np.ndarray | None  # mean colour of the cheeks/forehead (flash liveness)
+
+    @property
+    def has_face(self) -> bool:
+        return self.landmarks is not None and self.box is not None
+
+
+def _skin_colour(image: np.ndarray, box: FaceBox) -> np.ndarray:
+    """Mean BGR of the central part of the face box (forehead, cheeks, nose), where a screen's light lands."""
+    h, w = image.shape[:2]
+    x0, x1 = int(max(0, box.x + 0.25 * box.w)), int(min(w, box.x + 0.75 * box.w))
+    y0, y1 = int(max(0, box.y + 0.2 * box.h)), int(min(h, box.y + 0.7 * box.h))
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros(3)
+    return image[y0:y1, x0:x1].reshape(-1, 3).mean(axis=0)
+
+
+def _box_from_landmarks(pts: np.ndarray) -> FaceBox:
+    x0, y0 = float(pts[:, 0].min()), float(pts[:, 1].min())
+    x1, y1 = float(pts[:, 0].max()), float(pts[:, 1].max())
+    return FaceBox(x0, y0, x1 - x0, y1 - y0, 1.0)
+
+
+def measure(frames: list[Frame], *, detect_every: int = 2) -> list[FrameSignals]:
+    """Signals for every frame. FaceMesh runs in tracking mode over the whole clip (one instance per clip:
+    it carries state); the face detector runs on every ``detect_every``-th frame to count faces."""
+    detector = get_detector()
+    tracker = FaceLandmarker(static_image_mode=False)
+    out: list[FrameSignals] = []
+    try:
+        faces = 0
+        for i, frame in enumerate(frames):
+            if i % detect_every == 0:
+                faces = len(detector.detect(frame.bgr))
+            pts = tracker.landmarks(frame.bgr)
+            if pts is None:
+                out.append(FrameSignals(frame.t_ms, faces, None, None, None, None, None, None, None))
+                continue
+            box = _box_from_landmarks(pts)
+            right, left = eye_aspect_ratio(pts)
+            yaw, pitch = landmark_pose(pts)
+            out.append(
+                FrameSignals(
+                    frame.t_ms,
+                    max(faces, 1),
+                    box,
+                    pts,
+                    (right + left) / 2.0,
+                    mouth_open_ratio(pts),
+                    yaw,
+                    pitch,
+                    _skin_colour(frame.bgr, box),
+                )
+            )
+    finally:
+        tracker.close()
+    return out

@@ -1,0 +1,213 @@
+"""The liveness verdict over one capture: the challenged actions in order, one and the same face all along,
+and (RPBioOnlyPro) the screen's colour sequence reflected on it. Every failure is liveness failure
+(VerifyStatus 9); each check is kept as evidence with its measures.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from shiren.domain.decision import Check
+from shiren.domain.scores import similarity_score
+from shiren.engine.face.quality import blur_measure
+from shiren.engine.face.registry import get_detector, get_embedder
+
+from .actions import BLINK_OPEN, ActionEvent, RestState, find_actions, match_challenge, rest_state
+from .flash import flash_response
+from .signals import FrameSignals, measure
+from .video import Frame
+
+MIN_FACE_SHARE = 0.7  # frames in which the face must be found
+MAX_MULTI_FACE_SHARE = 0.2  # frames that may show a second face
+CONTINUITY_SAMPLES = 6  # frames compared with the best frame
+MIN_CONTINUITY = 60.0  # calibrated similarity (FAR 1e-2) every sampled frame must reach
+MAX_JUMP = 0.6  # face-centre move between consecutive frames, in face widths (a cut in the video)
+FRONTAL = 0.06  # pose distance from rest for a frame to count as frontal
+
+
+@dataclass
+class LivenessReport:
+    checks: list[Check]
+    events: list[ActionEvent]
+    best_index: int | None
+    best_frame: np.ndarray | None
+    frames: int
+    duration_ms: float
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed is not False for c in self.checks)
+
+    def evidence(self) -> dict[str, Any]:
+        return {
+            "frames": self.frames,
+            "duration_ms": round(self.duration_ms),
+            "events": [
+                {"action": e.action, "start_ms": round(e.start_ms), "end_ms": round(e.end_ms)}
+                for e in self.events
+            ],
+            "best_frame": self.best_index,
+            "timings_ms": self.timings_ms,
+        }
+
+
+def _frontal(s: FrameSignals, rest: RestState, tol: float = FRONTAL) -> bool:
+    return (
+        s.has_face
+        and abs((s.yaw or 0) - rest.yaw) < tol
+        and abs((s.pitch or 0) - rest.pitch) < tol
+        and (s.ear or 0) > BLINK_OPEN * rest.ear
+        and (s.mouth or 0) - rest.mouth < 0.08
+    )
+
+
+def _sharpness(image: np.ndarray, s: FrameSignals) -> float:
+    b = s.box
+    assert b is not None
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = max(0, int(b.x)), max(0, int(b.y)), min(w, int(b.x + b.w)), min(h, int(b.y + b.h))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return 0.0
+    grey = cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+    return blur_measure(grey) * min(1.0, b.w / 150.0)
+
+
+def _best_frame(frames: list[Frame], signals: list[FrameSignals], rest: RestState) -> int | None:
+    """The sharpest frontal frame with open eyes and a closed mouth (Material.FaceImageUrl)."""
+    candidates = [i for i, s in enumerate(signals) if _frontal(s, rest)]
+    if not candidates:
+        candidates = [i for i, s in enumerate(signals) if s.has_face]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda i: _sharpness(frames[i].bgr, signals[i]))
+
+
+def _embed(image: np.ndarray) -> np.ndarray | None:
+    faces = get_detector().detect(image)
+    return get_embedder().embed(image, faces[0]) if faces else None
+
+
+def _continuity(
+    frames: list[Frame], signals: list[FrameSignals], rest: RestState, best: int
+) -> tuple[Check, list[float]]:
+    """The face of the best frame must be the face all along: compare it with frames spread over the clip."""
+    pool = [i for i, s in enumerate(signals) if _frontal(s, rest, 0.1) and i != best]
+    if len(pool) > CONTINUITY_SAMPLES:
+        pool = [
+            pool[round(k * (len(pool) - 1) / (CONTINUITY_SAMPLES - 1))] for k in range(CONTINUITY_SAMPLES)
+        ]
+    reference = _embed(frames[best].bgr)
+    scores: list[float] = []
+    for i in pool:
+        other = _embed(frames[i].bgr)
+        if reference is not None and other is not None:
+            scores.append(round(similarity_score(float(np.linalg.norm(reference - other))), 1))
+    jumps = 0
+    previous: FrameSignals | None = None
+    for s in signals:
+        if s.has_face and previous is not None and s.box is not None and previous.box is not None:
+            (cx, cy), (px, py) = s.box.center, previous.box.center
+            if np.hypot(cx - px, cy - py) > MAX_JUMP * max(previous.box.w, 1.0):
+                jumps += 1
+        previous = s if s.has_face else previous
+    lowest = min(scores) if scores else None
+    ok = jumps == 0 and (lowest is None or lowest >= MIN_CONTINUITY)
+    detail = (
+        "" if ok else ("the face jumps between frames" if jumps else "the face changes during the capture")
+    )
+    check = Check(
+        "liveness_same_face", 9, ok, lowest, MIN_CONTINUITY, detail, {"samples": len(scores), "jumps": jumps}
+    )
+    return check, scores
+
+
+def verify_capture(
+    frames: list[Frame], actions: list[str], *, flash: dict[str, Any] | None = None
+) -> LivenessReport:
+    """Run every liveness check over decoded frames for a challenge of ``actions`` (in order)."""
+    t0 = time.perf_counter()
+    signals = measure(frames)
+    t1 = time.perf_counter()
+    duration = frames[-1].t_ms - frames[0].t_ms if frames else 0.0
+    checks: list[Check] = []
+    with_face = sum(1 for s in signals if s.has_face)
+    share = with_face / max(len(signals), 1)
+    checks.append(
+        Check(
+            "liveness_face_visible",
+            9,
+            share >= MIN_FACE_SHARE,
+            round(share, 2),
+            MIN_FACE_SHARE,
+            "" if share >= MIN_FACE_SHARE else "no face in much of the capture",
+        )
+    )
+    multi = sum(1 for s in signals if s.faces > 1) / max(len(signals), 1)
+    checks.append(
+        Check(
+            "liveness_single_face",
+            9,
+            multi <= MAX_MULTI_FACE_SHARE,
+            round(multi, 2),
+            MAX_MULTI_FACE_SHARE,
+            "" if multi <= MAX_MULTI_FACE_SHARE else "more than one face in the capture",
+        )
+    )
+    rest = rest_state(signals)
+    events: list[ActionEvent] = []
+    best: int | None = None
+    if rest is None or with_face < 3:
+        checks.append(Check("liveness_actions", 9, False, detail="no face to follow"))
+    else:
+        events = find_actions(signals, rest)
+        match = match_challenge(events, actions)
+        ok = not match.missing and not match.unexpected
+        if match.missing:
+            detail = f"not performed in the asked order: {', '.join(match.missing)}"
+        elif match.unexpected:
+            detail = f"actions that were not asked for: {', '.join(match.unexpected)}"
+        else:
+            detail = ""
+        checks.append(
+            Check(
+                "liveness_actions",
+                9,
+                ok,
+                detail=detail,
+                data={"asked": actions, "seen": [e.action for e in events]},
+            )
+        )
+        best = _best_frame(frames, signals, rest)
+        if best is not None:
+            continuity, _ = _continuity(frames, signals, rest, best)
+            checks.append(continuity)
+        if flash:
+            result = flash_response(signals, flash)
+            checks.append(
+                Check(
+                    "liveness_flash_reflection",
+                    9,
+                    result.passed,
+                    round(result.correlation, 3),
+                    0.7,
+                    "" if result.passed else "the screen's colours are not reflected on the face",
+                    {"amplitude": round(result.amplitude, 4), "offset_ms": result.offset_ms},
+                )
+            )
+    t2 = time.perf_counter()
+    report = LivenessReport(
+        checks,
+        events,
+        best,
+        frames[best].bgr if best is not None else None,
+        len(frames),
+        duration,
+        {"landmarks": round((t1 - t0) * 1000, 1), "checks": round((t2 - t1) * 1000, 1)},
+    )
+    return report

@@ -1,0 +1,41 @@
+"""The signed result a device hands back to its app (SDK result, H5 redirect ``result=``).
+
+It is a hint that cannot be forged, not a verdict to trust: only DescribeVerifyResult is authoritative.
+Format: ``v1.<base64url JSON {t: VerifyToken, b: BizId, s: VerifyStatus, x: expiry (unix s)}>.<HMAC>``."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+from shiren.storage.crypto import Crypto
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def make_result_token(crypto: Crypto, verify_token: str, biz_id: str, status: int, ttl_s: int) -> str:
+    payload = _b64(
+        json.dumps(
+            {"t": verify_token, "b": biz_id, "s": status, "x": int(time.time()) + ttl_s},
+            separators=(",", ":"),
+        ).encode()
+    )
+    return f"v1.{payload}.{crypto.sign('result' + chr(0) + payload)}"
+
+
+def read_result_token(crypto: Crypto, value: str, now: float | None = None) -> dict[str, Any] | None:
+    """The token's claims if the signature holds and it has not expired; None otherwise."""
+    try:
+        version, payload, signature = value.split(".")
+    except ValueError:
+        return None
+    if version != "v1" or not crypto.verify("result" + chr(0) + payload, signature):
+        return None
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    if claims.get("x", 0) < (now or time.time()):
+        return None
+    return claims

@@ -39,6 +39,9 @@ from shiren.intake.errors import INVALID_PARAMETER, ImageRejected, human_size
 from shiren.settings import Settings
 
 log = logging.getLogger(__name__)
+# httpx logs every request's full URL at INFO; the URLs we are given may carry tokens in their query.
+if logging.getLogger("httpx").level == logging.NOTSET:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 MAX_REDIRECTS = 3
 MAX_URL_LENGTH = 4096

@@ -1,7 +1,8 @@
 """Device endpoints under ``/device/v1``: thin handlers over ``services.device`` and
-``services.device_verify``. Authenticated by the VerifyToken alone (``Authorization: Bearer``)."""
+``services.device_verify``. Authenticated by the VerifyToken alone (``Authorization: Bearer``).
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: FastAPI must see the real dependency types."""
+
 
 from typing import Annotated, Any
 

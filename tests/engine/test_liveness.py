@@ -1,0 +1,88 @@
+"""Server-side liveness over generated captures: real photographs warped by their own landmarks into the
+challenged actions (tests/fixtures/liveness_video.py), encoded and decoded like an upload."""
+
+from __future__ import annotations
+
+import pytest
+
+from shiren.engine.liveness import VideoRejected, decode_video, verify_capture
+from tests.fixtures import liveness_video as lv
+
+
+def run(clip: lv.Clip, actions: list[str], fourcc: str = "mp4v"):
+    frames = decode_video(clip.encode(fourcc), max_seconds=12)
+    return verify_capture(frames, actions)
+
+
+def failed(report) -> dict[str, str]:
+    return {c.name: c.detail for c in report.checks if c.passed is False}
+
+
+@pytest.fixture(scope="module")
+def obama():
+    return lv.subject("obama")
+
+
+@pytest.mark.parametrize(
+    ("subject", "actions"),
+    [
+        ("obama", ["blink", "turn_left"]),
+        ("biden", ["open_mouth", "nod"]),
+        ("s5_top", ["turn_right", "open_mouth"]),
+        ("collins", ["turn_right", "blink"]),
+        ("hopper", ["nod", "open_mouth"]),
+    ],
+)
+def test_bona_fide_capture_passes_and_finds_the_actions_in_order(subject: str, actions: list[str]) -> None:
+    report = run(lv.bona_fide(lv.subject(subject), actions), actions)
+    assert report.passed, failed(report)
+    seen = [e.action for e in report.events if e.action != "blink" or "blink" in actions]
+    assert [a for a in seen if a in actions] == actions
+    assert report.best_frame is not None
+
+
+def test_capture_at_headless_browser_frame_rate_passes(obama) -> None:
+    report = run(lv.bona_fide(obama, ["blink", "open_mouth"], fps=6), ["blink", "open_mouth"], "MJPG")
+    assert report.passed, failed(report)
+
+
+def test_still_photo_held_to_the_camera_fails(obama) -> None:
+    report = run(lv.static_photo(obama), ["blink", "turn_left"])
+    assert not report.passed
+    assert "liveness_actions" in failed(report)
+    assert report.events == []
+
+
+def test_live_face_without_the_actions_fails(obama) -> None:
+    report = run(lv.no_action(obama), ["nod", "turn_right"])
+    assert "liveness_actions" in failed(report)
+
+
+def test_right_actions_in_the_wrong_order_fail(obama) -> None:
+    report = run(lv.wrong_order(obama, ["blink", "open_mouth"]), ["blink", "open_mouth"])
+    assert "not performed in the asked order" in failed(report)["liveness_actions"]
+
+
+def test_actions_that_were_not_asked_for_fail(obama) -> None:
+    clip = lv.bona_fide(obama, ["blink", "turn_left", "nod"])
+    report = run(clip, ["blink", "nod"])
+    assert "not asked for: turn_left" in failed(report)["liveness_actions"]
+
+
+def test_face_that_changes_mid_capture_fails() -> None:
+    clip = lv.face_swap(lv.subject("obama"), lv.subject("s5_top"), ["blink", "open_mouth"])
+    report = run(clip, ["blink", "open_mouth"])
+    assert "liveness_same_face" in failed(report)
+
+
+def test_undecodable_uploads_are_refused_with_a_reason(obama) -> None:
+    with pytest.raises(VideoRejected) as exc:
+        decode_video(b"GIF89a" + b"\0" * 100, max_seconds=12)
+    assert exc.value.code == "UnsupportedMediaType"
+    data = lv.bona_fide(obama, ["blink"]).encode("mp4v")
+    with pytest.raises(VideoRejected) as exc:
+        decode_video(data[: len(data) // 20], max_seconds=12)
+    assert exc.value.code == "InvalidVideo"
+    with pytest.raises(VideoRejected) as exc:
+        decode_video(data, max_seconds=1)
+    assert exc.value.code == "VideoTooLong"

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shiren import __version__
 from shiren.api.device import install_device_api
+from shiren.api.h5 import router as h5_router
 from shiren.api.media import make_media_endpoint
 from shiren.api.rpc.endpoint import make_rpc_endpoint
 from shiren.runtime import Runtime
@@ -53,6 +54,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_route("/", rpc, methods=["GET", "POST"], include_in_schema=False)
     app.add_route("/media/{blob_id}", make_media_endpoint(runtime), methods=["GET"], include_in_schema=False)
     install_device_api(app, runtime)
+    app.include_router(h5_router)
+    if runtime.settings.demo:
+        from shiren.demo import make_demo_router
+
+        app.include_router(make_demo_router(runtime))
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -59,6 +59,8 @@ class CloudauthClient:
             body = {}
         if response.status_code >= 400:
             raise ApiError(
-                response.status_code, str(body.get("Code", "Error")), str(body.get("Message", response.text[:200]))
+                response.status_code,
+                str(body.get("Code", "Error")),
+                str(body.get("Message", response.text[:200])),
             )
         return body

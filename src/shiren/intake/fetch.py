@@ -168,10 +168,11 @@ def _rejected(
     field: str, reason: str, target: _Target | None = None, *, kind: str = "image", permanent: bool = False
 ) -> ImageRejected:
     """The exception for a refusal; ``permanent`` marks policy refusals (:class:`DestinationRefused`)."""
+    what = f"{kind} URL refused" if permanent or kind == "image" else f"{kind} request failed"
     if target is None:
-        log.info("%s URL refused: %s", kind, reason)
+        log.info("%s: %s", what, reason)
     else:
-        log.info("%s URL refused (%s): %s", kind, target.log_name, reason)
+        log.info("%s (%s): %s", what, target.log_name, reason)
     cls = DestinationRefused if permanent else ImageRejected
     return cls(INVALID_PARAMETER, f"{field}: {reason}")
 

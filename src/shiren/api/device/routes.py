@@ -4,6 +4,8 @@
 No ``from __future__ import annotations`` here: FastAPI must see the real dependency types."""
 
 
+import logging
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -12,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shiren.api.rpc.throttle import RateLimiter
 from shiren.runtime import Runtime
@@ -21,6 +23,7 @@ from shiren.services import device_verify
 from shiren.services.device import DeviceContext, DeviceError
 
 PREFIX = "/device/v1"
+log = logging.getLogger("shiren.api")
 
 
 class ConsentIn(BaseModel):
@@ -57,8 +60,8 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 
 class _DeviceCors:
-    """CORS for the device API only: the JS SDK runs in integrators' pages on other origins and uses a
-    bearer token (no cookies), so any origin may call it. Other paths keep the same-origin default."""
+    """Log lines and CORS for the device API only. The JS SDK runs in integrators' pages on other origins
+    and uses a bearer token (no cookies), so any origin may call it; other paths stay same-origin."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -71,10 +74,29 @@ class _DeviceCors:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(PREFIX + "/"):
-            await self.cors(scope, receive, send)
-        else:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX + "/"):
             await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_logged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.cors(scope, receive, send_logged)
+        finally:
+            # Path only: no token, no query string, nothing personal.
+            log.info(
+                "device %s %s status=%d ms=%.1f",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
 
 
 def make_router(runtime: Runtime) -> APIRouter:

@@ -66,4 +66,6 @@ def asset_response(request: Request, asset: Asset) -> Response:
 
 def html_response(body: str, status_code: int = 200) -> Response:
     """A server-rendered page (the demo's) under the same policy."""
-    return Response(body, status_code=status_code, media_type=CONTENT_TYPES[".html"], headers=security_headers(html=True))
+    return Response(
+        body, status_code=status_code, media_type=CONTENT_TYPES[".html"], headers=security_headers(html=True)
+    )

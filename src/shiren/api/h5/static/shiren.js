@@ -104,6 +104,7 @@
       err_token: '认证链接无效或已过期。请返回原来的应用或网站，重新发起认证。',
       err_server: '服务暂时出现问题，请稍后重试。',
       err_consent: '需要先同意个人信息授权。',
+      err_decided: '本次认证已经提交过了。',
       status_2: '姓名和身份证号码不一致。',
       status_3: '身份证照片无法识别，或证件上的姓名与所填不一致。',
       status_4: '身份证照片无法识别，或证件上的号码与所填不一致。',
@@ -204,6 +205,7 @@
       err_token: 'This verification link is invalid or has expired. Go back to the app or website that sent you here and start a new verification.',
       err_server: 'The service had a problem. Please try again in a moment.',
       err_consent: 'Your consent is needed first.',
+      err_decided: 'This verification has already been submitted.',
       status_2: 'The name and the ID number do not match.',
       status_3: 'The ID card photo could not be read, or the name on it is different.',
       status_4: 'The ID card photo could not be read, or the number on it is different.',
@@ -278,7 +280,8 @@
       Object.assign(this, extra || {});
     }
   }
-  const FATAL = new Set(['token', 'challenge_limit']);
+  // Not retried on screen: the attempt cannot go on ('decided': another tab or a retry already submitted).
+  const FATAL = new Set(['token', 'challenge_limit', 'decided']);
   const CODE_KINDS = {
     TokenInvalid: 'token',
     TokenExpired: 'token',
@@ -287,6 +290,7 @@
     ConsentRequired: 'consent',
     NotApplicable: 'not_applicable',
     Throttled: 'throttled',
+    AlreadySubmitted: 'decided',
   };
   class Cancelled extends Error {}
 
@@ -590,6 +594,7 @@
       } catch (err) {
         this.releaseAll();
         if (err instanceof Cancelled) return this.cancelledResult();
+        if (err instanceof ShirenError && err.kind === 'decided') return this.decidedElsewhere(err);
         if (err instanceof ShirenError && FATAL.has(err.kind)) return this.fatal(err);
         throw err;
       } finally {
@@ -1088,6 +1093,15 @@
       const s = this.screen('CANCELLED', this.t('cancelled_title'));
       s.body.append(h('p', {}, this.t('cancelled_text')));
       return { state: -1, code: -1, message: 'cancelled', result: null };
+    }
+
+    /** The attempt was decided meanwhile: show the stored answer (the session carries it). */
+    async decidedElsewhere(err) {
+      try {
+        const session = await this.api.get('/session', { retries: 2 });
+        if (session.result) return this.finish(session.result);
+      } catch (e) { /* fall through */ }
+      return this.fatal(err);
     }
 
     fatal(err) {

@@ -248,12 +248,13 @@ def store_upload(
         current_challenge(runtime, ctx, challenge_id)
     content_type = _check_upload(runtime, ctx, kind, data)
     digest = hashlib.sha256(data).hexdigest()
+    fingerprint = runtime.crypto.blind_index(digest, "capture")
     answer = {"kind": kind, "sha256": digest, "size": len(data)}
     with runtime.sessions() as session:
         existing = session.scalar(
             select(Upload).where(Upload.attempt_id == ctx.attempt.id, Upload.kind == kind)
         )
-        if existing is not None and existing.sha256 == digest:
+        if existing is not None and existing.fingerprint == fingerprint:
             return answer
     blob_id = runtime.blobs.put(data)
     replaced: str | None = None
@@ -272,8 +273,7 @@ def store_upload(
                     tenant_id=ctx.attempt.tenant_id,
                     kind=kind,
                     blob_id=blob_id,
-                    sha256=digest,
-                    fingerprint=runtime.crypto.blind_index(digest, "capture"),
+                    fingerprint=fingerprint,
                     content_type=content_type,
                     size=len(data),
                     challenge_id=challenge_id if kind == "video" else None,

@@ -220,8 +220,8 @@ class Upload(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     kind: Mapped[str] = mapped_column(String(16))  # video | id_front | id_back
     blob_id: Mapped[str] = mapped_column(String(32))
-    sha256: Mapped[str] = mapped_column(String(64))  # of the bytes as uploaded: makes retries idempotent
-    # Keyed hash of the content, shared by all attempts: the same capture uploaded twice is a replay.
+    # Keyed hash of the bytes (never a plain hash of biometric data): the same bytes again for this attempt
+    # are a retry (idempotent); the same bytes in another attempt are a replay.
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)
     content_type: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)

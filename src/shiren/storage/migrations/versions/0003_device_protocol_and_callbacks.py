@@ -103,7 +103,6 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("blob_id", sa.String(length=32), nullable=False),
-        sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("content_type", sa.String(length=64), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),

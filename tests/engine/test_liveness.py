@@ -86,3 +86,20 @@ def test_undecodable_uploads_are_refused_with_a_reason(obama) -> None:
     with pytest.raises(VideoRejected) as exc:
         decode_video(data, max_seconds=1)
     assert exc.value.code == "VideoTooLong"
+
+
+def test_flash_reflection_of_the_drawn_colours_passes_and_its_absence_fails(obama) -> None:
+    from shiren.domain.challenge import draw_challenge
+
+    plan = draw_challenge(None, flash=True)
+    lit = lv.bona_fide(obama, plan.actions, flash=plan.flash)
+    report = verify_capture(decode_video(lit.encode(), max_seconds=12), plan.actions, flash=plan.flash)
+    assert report.passed, failed(report)
+    dark = lv.bona_fide(obama, plan.actions)
+    report = verify_capture(decode_video(dark.encode(), max_seconds=12), plan.actions, flash=plan.flash)
+    assert "liveness_flash_reflection" in failed(report)
+    other = draw_challenge(None, flash=True)
+    wrong = lv.bona_fide(obama, plan.actions, flash=other.flash)
+    report = verify_capture(decode_video(wrong.encode(), max_seconds=12), plan.actions, flash=plan.flash)
+    if other.flash["colors"] != plan.flash["colors"]:
+        assert "liveness_flash_reflection" in failed(report)

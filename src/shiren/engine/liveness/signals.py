@@ -35,14 +35,22 @@ class FrameSignals:
         return self.landmarks is not None and self.box is not None
 
 
-def _skin_colour(image: np.ndarray, box: FaceBox) -> np.ndarray:
-    """Mean BGR of the central part of the face box (forehead, cheeks, nose), where a screen's light lands."""
+# FaceMesh points at the middle of the forehead and of each cheek: skin that faces the screen, away from
+# hair, eyes and background even when the head turns.
+SKIN_POINTS = (151, 50, 280)
+
+
+def _skin_colour(image: np.ndarray, pts: np.ndarray, box: FaceBox) -> np.ndarray:
+    """Mean BGR of small patches on the forehead and cheeks, where a screen's light lands."""
     h, w = image.shape[:2]
-    x0, x1 = int(max(0, box.x + 0.25 * box.w)), int(min(w, box.x + 0.75 * box.w))
-    y0, y1 = int(max(0, box.y + 0.2 * box.h)), int(min(h, box.y + 0.7 * box.h))
-    if x1 <= x0 or y1 <= y0:
-        return np.zeros(3)
-    return image[y0:y1, x0:x1].reshape(-1, 3).mean(axis=0)
+    r = max(2, int(0.06 * box.w))
+    patches = []
+    for i in SKIN_POINTS:
+        x, y = int(pts[i, 0]), int(pts[i, 1])
+        patch = image[max(0, y - r) : min(h, y + r), max(0, x - r) : min(w, x + r)]
+        if patch.size:
+            patches.append(patch.reshape(-1, 3))
+    return np.concatenate(patches).mean(axis=0) if patches else np.zeros(3)
 
 
 def _box_from_landmarks(pts: np.ndarray) -> FaceBox:
@@ -79,7 +87,7 @@ def measure(frames: list[Frame], *, detect_every: int = 2) -> list[FrameSignals]
                     mouth_open_ratio(pts),
                     yaw,
                     pitch,
-                    _skin_colour(frame.bgr, box),
+                    _skin_colour(frame.bgr, pts, box),
                 )
             )
     finally:

@@ -18,7 +18,7 @@ from shiren.engine.face.quality import blur_measure
 from shiren.engine.face.registry import get_detector, get_embedder
 
 from .actions import BLINK_OPEN, ActionEvent, RestState, find_actions, match_challenge, rest_state
-from .flash import flash_response
+from .flash import MIN_MATCHED, flash_response
 from .signals import FrameSignals, measure
 from .video import Frame
 
@@ -194,8 +194,8 @@ def verify_capture(
                     "liveness_flash_reflection",
                     9,
                     result.passed,
-                    round(result.correlation, 3),
-                    0.7,
+                    round(result.matched, 3),
+                    round(MIN_MATCHED, 3),
                     "" if result.passed else "the screen's colours are not reflected on the face",
                     {"amplitude": round(result.amplitude, 4), "offset_ms": result.offset_ms},
                 )

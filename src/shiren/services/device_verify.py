@@ -9,6 +9,7 @@ pending with its uploads intact; the user can take a new challenge.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -43,6 +44,8 @@ from shiren.services.verify_material import _CPU_SLOTS, CHINA, _face_crop, ocr_v
 from shiren.storage.models import Attempt, Blob, Challenge, Upload, utcnow
 from shiren.storage.repo.scenes import SceneError, normalise_origin
 from shiren.storage.repo.tasks import attempt_identity, attempt_inputs, set_attempt_material
+
+log = logging.getLogger("shiren.device")
 
 # A capture uploaded sooner after its challenge than this share of its length was not recorded for it.
 MIN_RECORDING_SHARE = 0.7
@@ -436,7 +439,16 @@ async def submit(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest) -> di
             outcome = evaluate_device(runtime, ctx, inputs, datetime.now(CHINA).date())
             return record_device(runtime, ctx, inputs, outcome)
 
-    attempt = await asyncio.to_thread(work)
+    try:
+        attempt = await asyncio.to_thread(work)
+    except DeviceError:
+        raise
+    except Exception:
+        # The attempt stays pending with its uploads; the challenge is spent, so the device takes a new one.
+        log.exception("device decision failed (attempt %s)", ctx.attempt.id)
+        raise DeviceError(
+            500, "InternalError", "the decision could not be made; take a new challenge and try again"
+        ) from None
     return answer_for(runtime, ctx, attempt)
 
 

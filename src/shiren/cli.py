@@ -105,7 +105,10 @@ def cmd_scene(args: argparse.Namespace, settings: Settings) -> int:
                 )
             except scene_repo.SceneError as exc:
                 return _fail(str(exc))
-            _print(scene_repo.scene_view(scene, tenant.name), args.json)
+            # Shown once at creation (and by `scene show --secret`): the key of callbacks without a seed.
+            view = scene_repo.scene_view(scene, tenant.name)
+            view["CallbackSecret"] = scene_repo.scene_secret(runtime.crypto, scene)
+            _print(view, args.json)
         elif args.scene_command == "list":
             _print(
                 [scene_repo.scene_view(s, tenant.name) for s in scene_repo.list_scenes(session, tenant.id)],
@@ -117,7 +120,10 @@ def cmd_scene(args: argparse.Namespace, settings: Settings) -> int:
                 return _fail(f"no scene {args.biz_type} for tenant {tenant.name}")
             if args.scene_command == "disable":
                 scene_repo.update_scene(session, scene, enabled=False)
-            _print(scene_repo.scene_view(scene, tenant.name), args.json)
+            view = scene_repo.scene_view(scene, tenant.name)
+            if getattr(args, "secret", False):
+                view["CallbackSecret"] = scene_repo.scene_secret(runtime.crypto, scene)
+            _print(view, args.json)
     return 0
 
 
@@ -194,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("show", "disable"):
         p = scene_sub.add_parser(name)
         p.add_argument("biz_type", metavar="BIZTYPE")
+        if name == "show":
+            p.add_argument("--secret", action="store_true", help="also print the callback signing secret")
     scene_sub.add_parser("list")
     for p in scene_sub.choices.values():
         p.add_argument("--tenant", default=DEFAULT_TENANT)

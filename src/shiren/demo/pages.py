@@ -41,7 +41,8 @@ CARD_FIELDS = (
 
 
 def e(value: object) -> str:
-    return escape(str(value), quote=True)
+    """Escaped text; booleans as JSON writes them (the API's ``true``/``false``)."""
+    return escape(json.dumps(value) if isinstance(value, bool) else str(value), quote=True)
 
 
 def layout(title: str, body: str, scripts: Iterable[str] = (), sdk: bool = False) -> str:
@@ -57,6 +58,7 @@ def layout(title: str, body: str, scripts: Iterable[str] = (), sdk: bool = False
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>{e(title)} · shiren demo</title>
 {"".join(links)}
 {"".join(tags)}

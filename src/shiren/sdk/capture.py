@@ -129,6 +129,7 @@ def _fire(cue: _Cue, on_prompt: OnPrompt | None, on_flash: OnFlash | None) -> No
 class CameraSource:
     """A local camera through OpenCV's ``VideoCapture`` (frames and, if asked, card photos).
 
+    ``index`` is the device number, or anything else ``VideoCapture`` opens (an RTSP URL of an IP camera).
     The device is opened on first use and kept open until :meth:`close` (opening a webcam takes a while).
     ``record`` reads frames in real time for ``capture_ms``; the prompt and flash callbacks run in the
     reading loop, so they must only update the screen, not block.
@@ -136,7 +137,7 @@ class CameraSource:
 
     def __init__(
         self,
-        index: int = 0,
+        index: int | str = 0,
         *,
         width: int | None = 640,
         height: int | None = 480,

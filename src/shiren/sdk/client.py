@@ -28,9 +28,10 @@ UPLOAD_KINDS = ("video", "id_front", "id_back")
 NETWORK_ERROR = "NetworkError"
 """``DeviceError.code`` (with ``status`` 0) when the server could not be reached, after the retries."""
 
-# Calls the protocol defines as safe to repeat: reads, "idempotent" writes (consent, PUT uploads) and
-# submit, which "never decides twice" and returns the stored answer when repeated.
-_IDEMPOTENT = frozenset({"session", "consent", "guide", "upload", "ocr", "submit", "cancel"})
+# Calls the protocol defines as safe to repeat: reads and idempotent writes (consent, PUT uploads). Not
+# challenge (each one counts) and not submit: a submit repeated while the first one is still deciding is
+# refused (its challenge is in use), so after a lost answer the caller asks ``session`` instead.
+_IDEMPOTENT = frozenset({"session", "consent", "guide", "upload", "ocr", "cancel"})
 _MAX_RETRY_AFTER_S = 10.0
 
 
@@ -122,11 +123,12 @@ class DeviceClient:
 
     ``retries`` applies to network errors (connection refused or reset, timeouts) on the calls the protocol
     makes safe to repeat: ``session``, ``consent``, ``guide``, ``upload`` (an idempotent PUT: the same bytes
-    give the same answer), ``ocr``, ``submit`` (a repeated submit returns the stored answer) and ``cancel``.
-    ``challenge`` is retried only when the connection could not be made at all, because each challenge
-    drawn counts against the attempt's ``challengesLeft``. A ``429 Throttled`` answer is waited out
-    (``Retry-After``, at most 10 s) and retried as well. ``timeout`` must cover a whole decision: ``submit``
-    answers only once the server has decided (about 1–2 s for a liveness video on a CPU).
+    give the same answer), ``ocr`` and ``cancel``. ``challenge`` and ``submit`` are retried only when the
+    connection could not be made at all: each challenge drawn counts against ``challengesLeft``, and a
+    submit whose answer was lost may still be deciding (:class:`~shiren.sdk.Verification` then reads the
+    decision from ``session``). A ``429 Throttled`` answer is waited out (``Retry-After``, at most 10 s) and
+    retried as well. ``timeout`` must cover a whole decision: ``submit`` answers only once the server has
+    decided (0.5–1.5 s on a CPU, see bench/schemes.py).
 
     Use as a context manager, or call :meth:`close`.
     """
@@ -238,7 +240,7 @@ class DeviceClient:
             try:
                 resp = self._http.request(method, path, **kwargs)
             except httpx.TransportError as exc:
-                # A challenge is only safe to repeat when the request never left (nothing was drawn).
+                # Otherwise only safe to repeat when the request never left (nothing was drawn or decided).
                 repeatable = name in _IDEMPOTENT or isinstance(exc, httpx.ConnectError)
                 if not repeatable or attempt >= self.retries:
                     raise DeviceError(0, NETWORK_ERROR, f"{name}: {type(exc).__name__}: {exc}") from exc

@@ -9,6 +9,7 @@ change on the device. The user interface is pluggable (:class:`UI`); :class:`Con
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
@@ -200,7 +201,9 @@ class Verification:
     a ``TAKE_ID_PHOTO`` step: RPBasic, RPBioID); ``ui`` shows what the user must do (default:
     :class:`ConsoleUI`). ``guide_tries`` previews sent to ``guide`` before the challenge when ``frames``
     can preview (0 turns the hints off; they never block the capture). ``capture_tries`` is how often a
-    capture is redone when its challenge expired or was superseded before the upload.
+    capture is redone when its challenge expired or was superseded before the upload. When the answer to
+    ``submit`` is lost (network) or a concurrent submit is deciding, the decision is read from ``session``
+    for up to ``decision_wait_s`` seconds.
     """
 
     def __init__(
@@ -215,6 +218,8 @@ class Verification:
         capture_tries: int = 2,
         success_redirect: str | None = None,
         fail_redirect: str | None = None,
+        decision_wait_s: float = 30.0,
+        poll_s: float = 0.5,
     ) -> None:
         self.client = client
         self.frames = frames
@@ -225,6 +230,8 @@ class Verification:
         self.capture_tries = max(1, capture_tries)
         self.success_redirect = success_redirect
         self.fail_redirect = fail_redirect
+        self.decision_wait_s = decision_wait_s
+        self.poll_s = poll_s
         self.challenge: Challenge | None = None  # the last challenge recorded (handy for tests and logs)
 
     def run(
@@ -282,14 +289,34 @@ class Verification:
             elif step == "ID_CONFIRM":
                 name, id_number = self._confirm(confirm)
         self.ui.status("deciding")
-        answer = self.client.submit(
-            challenge_id,
-            name=name,
-            id_number=id_number,
-            success_redirect=self.success_redirect,
-            fail_redirect=self.fail_redirect,
-        )
+        # Only the typed (RPManual) or confirmed (RPBasic) identity is the user's to send.
+        user_identity = "MANUAL_INPUT" in steps or "ID_CONFIRM" in steps
+        try:
+            answer = self.client.submit(
+                challenge_id,
+                name=name if user_identity else None,
+                id_number=id_number if user_identity else None,
+                success_redirect=self.success_redirect,
+                fail_redirect=self.fail_redirect,
+            )
+        except DeviceError as err:
+            # The answer was lost (network) or another submit got there first: the decision, if any, is
+            # in the session. Anything else (a missing upload, an expired challenge) is the error itself.
+            if err.status != 0 and err.code not in ("AlreadySubmitted", "ChallengeInvalid"):
+                raise
+            answer = self._await_decision(err)
         return SdkResult.from_answer(answer)
+
+    def _await_decision(self, err: DeviceError) -> dict[str, Any]:
+        """The stored decision after a failed submit; waits only when the answer was lost on the way."""
+        deadline = time.monotonic() + (self.decision_wait_s if err.status == 0 else 0.0)
+        while True:
+            session = self.client.session()
+            if session.get("state") == "decided" and session.get("result"):
+                return dict(session["result"])
+            if time.monotonic() >= deadline:
+                raise err
+            time.sleep(self.poll_s)
 
     def _consent(self, consent: dict[str, Any]) -> None:
         texts = consent.get("text") or {}

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from shiren import __version__
 from shiren.storage.crypto import Crypto
 from shiren.storage.models import Attempt, CallbackOutbox, Scene, Task
+from shiren.storage.repo.scenes import scene_secret
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +88,7 @@ def signing_secret(crypto: Crypto, scene: Scene, attempt: Attempt | None) -> byt
         seed = crypto.decrypt_field(attempt.callback_seed_enc, f"seed:{attempt.verify_token}")
         if seed:
             return seed.encode()
-    secret = crypto.decrypt_field(scene.secret_enc, f"scene:{scene.biz_type}")
-    if not secret:
-        raise ValueError("scene has no secret")
-    return secret.encode()
+    return scene_secret(crypto, scene).encode()
 
 
 def outbox_signing_secret(session: Session, crypto: Crypto, row: CallbackOutbox) -> bytes | None:

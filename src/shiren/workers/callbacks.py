@@ -25,7 +25,7 @@ import contextlib
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -52,11 +52,11 @@ class Job:
 
     outbox_id: int
     webhook_id: str
-    url: str
-    body: str
+    url: str = field(repr=False)  # its query string may hold a token
+    body: str = field(repr=False)
     tries: int
     lease: datetime
-    secret: bytes | None
+    secret: bytes | None = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -157,39 +157,50 @@ async def send(job: Job, settings: Settings) -> TryResult:
     return result(status_code=status, error=None if 200 <= status < 300 else f"HTTP {status}")
 
 
-def finish(runtime: Runtime, job: Job, outcome: TryResult, rng: random.Random | None = None) -> str | None:
-    """Record the try and move the row on; returns its new state, or None if the lease was lost."""
+def record_outcomes(
+    runtime: Runtime, results: list[tuple[Job, TryResult]], rng: random.Random | None = None
+) -> list[str | None]:
+    """Record tries and move their rows on, all in one transaction (blocking).
+
+    Returns each row's new state, or None where the lease was lost (another process holds the row now;
+    the try is still recorded). One commit for all the tries that finished meanwhile keeps the gap
+    between a receiver's 2xx and its record short when the database is busy — that gap is what a
+    kill -9 turns into a duplicate delivery.
+    """
     settings = runtime.settings
-    tries = job.tries + 1
-    now = utcnow()
-    values: dict[str, object] = {"tries": tries, "lease_until": None, "last_error": outcome.error}
-    if outcome.delivered:
-        values.update(state="delivered", delivered_at=now)
-    elif outcome.permanent or tries >= settings.callback_max_tries:
-        values.update(state="failed")
-    else:
-        values.update(next_at=now + timedelta(seconds=backoff_s(settings, tries, rng)))
+    states: list[str | None] = []
     with runtime.sessions() as session, session.begin():
-        session.add(
-            CallbackDelivery(
-                outbox_id=job.outbox_id,
-                at=outcome.at,
-                status_code=outcome.status_code,
-                error=outcome.error,
-                duration_ms=outcome.duration_ms,
+        for job, outcome in results:
+            tries = job.tries + 1
+            now = utcnow()
+            values: dict[str, object] = {"tries": tries, "lease_until": None, "last_error": outcome.error}
+            if outcome.delivered:
+                values.update(state="delivered", delivered_at=now)
+            elif outcome.permanent or tries >= settings.callback_max_tries:
+                values.update(state="failed")
+            else:
+                values.update(next_at=now + timedelta(seconds=backoff_s(settings, tries, rng)))
+            session.add(
+                CallbackDelivery(
+                    outbox_id=job.outbox_id,
+                    at=outcome.at,
+                    status_code=outcome.status_code,
+                    error=outcome.error,
+                    duration_ms=outcome.duration_ms,
+                )
             )
-        )
-        moved = session.execute(
-            update(CallbackOutbox)
-            .where(
-                CallbackOutbox.id == job.outbox_id,
-                CallbackOutbox.state == "pending",
-                CallbackOutbox.lease_until == job.lease,
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    return str(values.get("state", "pending")) if moved else None
+            moved = session.execute(
+                update(CallbackOutbox)
+                .where(
+                    CallbackOutbox.id == job.outbox_id,
+                    CallbackOutbox.state == "pending",
+                    CallbackOutbox.lease_until == job.lease,
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            states.append(str(values.get("state", "pending")) if moved else None)
+    return states
 
 
 def release(runtime: Runtime, jobs: list[Job]) -> None:
@@ -214,16 +225,25 @@ def _where(url: str) -> str:
 
 
 class CallbackWorker:
-    """The in-process delivery loop: ``start()`` in the app's startup, ``await stop()`` at shutdown."""
+    """The in-process delivery loop: ``start()`` in the app's startup, ``await stop()`` at shutdown.
+
+    One loop claims rows while fewer than ``concurrency`` are in hand; each is sent by its own task; one
+    recorder task saves the outcomes that have piled up, in one transaction. A row keeps its slot until
+    its outcome is saved.
+    """
 
     def __init__(self, runtime: Runtime, *, concurrency: int = CONCURRENCY) -> None:
         self.runtime = runtime
         self.concurrency = concurrency
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._inflight: dict[asyncio.Task[None], Job] = {}
-        self._task: asyncio.Task[None] | None = None
         self._rng = random.Random()
+        self._wake = asyncio.Event()  # claim now: a slot was freed or a row was queued
+        self._stopping = False
+        self._closing = False
+        self._in_hand: dict[int, Job] = {}  # outbox id → claimed job, until its outcome is saved
+        self._sending: set[asyncio.Task[None]] = set()
+        self._finished: list[tuple[Job, TryResult]] = []
+        self._finished_event = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> asyncio.Task[None]:
         self._task = asyncio.create_task(self.run(), name="shiren-callbacks")
@@ -245,11 +265,12 @@ class CallbackWorker:
                 loop.call_soon_threadsafe(self._wake.set)
 
         remove = add_enqueue_listener(wake_from_any_thread)
+        recorder = asyncio.create_task(self._record_forever(), name="shiren-callbacks-recorder")
         poll_s = self.runtime.settings.callback_poll_s
         try:
             while not self._stopping:
                 self._wake.clear()
-                free = self.concurrency - len(self._inflight)
+                free = self.concurrency - len(self._in_hand)
                 if free > 0:
                     try:
                         jobs = await asyncio.to_thread(claim_due, self.runtime, free)
@@ -257,54 +278,77 @@ class CallbackWorker:
                         log.exception("claiming callbacks failed")
                         jobs = []
                     for job in jobs:
-                        task = asyncio.create_task(self._deliver(job))
-                        self._inflight[task] = job
-                    if len(jobs) == free:
+                        self._in_hand[job.outbox_id] = job
+                        self._sending.add(asyncio.create_task(self._send(job)))
+                    if jobs and len(jobs) == free:
                         continue  # there may be more due right now
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(poll_s):
                         await self._wake.wait()
         finally:
             remove()
-            await self._drain()
+            await self._drain(recorder)
 
-    async def _deliver(self, job: Job) -> None:
+    async def _send(self, job: Job) -> None:
         try:
             outcome = await send(job, self.runtime.settings)
-            state = await asyncio.to_thread(finish, self.runtime, job, outcome, self._rng)
-            where = _where(job.url)
-            if state is None:
-                log.warning("callback %s to %s: lease lost, outcome not saved", job.webhook_id, where)
-            elif state == "delivered":
-                log.info("callback %s delivered to %s (try %d)", job.webhook_id, where, job.tries + 1)
-            else:
-                log.warning(
-                    "callback %s to %s: try %d failed (%s); %s",
-                    job.webhook_id,
-                    where,
-                    job.tries + 1,
-                    outcome.error,
-                    "giving up" if state == "failed" else "will retry",
-                )
-        except Exception:  # the lease expires and another try follows
+        except Exception:  # a bug, not a delivery failure: the lease expires and another try follows
             log.exception("callback %s: delivery try crashed", job.webhook_id)
+            self._in_hand.pop(job.outbox_id, None)
+            self._wake.set()
+        else:
+            self._finished.append((job, outcome))
+            self._finished_event.set()
         finally:
             current = asyncio.current_task()
             if current is not None:
-                self._inflight.pop(current, None)
-            self._wake.set()
+                self._sending.discard(current)  # type: ignore[arg-type]
 
-    async def _drain(self) -> None:
-        if not self._inflight:
+    async def _record_forever(self) -> None:
+        while not (self._closing and not self._finished):
+            await self._finished_event.wait()
+            self._finished_event.clear()
+            await self._record_finished()
+
+    async def _record_finished(self) -> None:
+        batch, self._finished = self._finished, []
+        if not batch:
             return
-        _done, pending = await asyncio.wait(
-            list(self._inflight), timeout=self.runtime.settings.callback_timeout_s + 1.0
+        try:
+            states = await asyncio.to_thread(record_outcomes, self.runtime, batch, self._rng)
+        except Exception:  # the leases expire and the rows are tried again
+            log.exception("saving %d callback outcomes failed", len(batch))
+            states = [None] * len(batch)
+        for (job, outcome), state in zip(batch, states, strict=True):
+            self._in_hand.pop(job.outbox_id, None)
+            _log_outcome(job, outcome, state)
+        self._wake.set()
+
+    async def _drain(self, recorder: asyncio.Task[None]) -> None:
+        if self._sending:
+            _done, pending = await asyncio.wait(
+                list(self._sending), timeout=self.runtime.settings.callback_timeout_s + 1.0
+            )
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self._closing = True  # the recorder saves what is left, then ends
+        self._finished_event.set()
+        await asyncio.gather(recorder, return_exceptions=True)
+        unsent = list(self._in_hand.values())  # cancelled mid-send: nothing to record
+        if unsent:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(release, self.runtime, unsent)
+
+
+def _log_outcome(job: Job, outcome: TryResult, state: str | None) -> None:
+    where, n = _where(job.url), job.tries + 1
+    if state is None:
+        log.warning("callback %s to %s: lease lost, outcome of try %d not applied", job.webhook_id, where, n)
+    elif state == "delivered":
+        log.info("callback %s delivered to %s (try %d)", job.webhook_id, where, n)
+    else:
+        verdict = "giving up" if state == "failed" else "will retry"
+        log.warning(
+            "callback %s to %s: try %d failed (%s); %s", job.webhook_id, where, n, outcome.error, verdict
         )
-        if not pending:
-            return
-        unfinished = [self._inflight[t] for t in pending if t in self._inflight]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await asyncio.to_thread(release, self.runtime, unfinished)

@@ -108,6 +108,14 @@ def create_scene(
     return scene
 
 
+def scene_secret(crypto: Crypto, scene: Scene) -> str:
+    """The scene's own secret: the HMAC key of its callbacks when the attempt gave no CallbackSeed."""
+    secret = crypto.decrypt_field(scene.secret_enc, f"scene:{scene.biz_type}")
+    if not secret:
+        raise SceneError("scene has no secret")
+    return secret
+
+
 def get_scene(session: Session, tenant_id: int, biz_type: str) -> Scene | None:
     """A scene of this tenant only: another tenant's BizType is unknown here."""
     return session.scalar(select(Scene).where(Scene.tenant_id == tenant_id, Scene.biz_type == biz_type))

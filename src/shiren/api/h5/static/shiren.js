@@ -517,7 +517,7 @@
     screen(step, title, options) {
       const o = options || {};
       this.root.setAttribute('data-shiren-step', step);
-      this.root.removeAttribute('data-shiren-error');
+      for (const attr of ['error', 'hint', 'side', 'phase', 'action', 'result']) this.root.removeAttribute('data-shiren-' + attr);
       const heading = h('h2', { class: 'shiren-title', tabindex: '-1', id: nextId('title') }, title);
       const body = h('div', { class: 'shiren-body' });
       const parts = [];
@@ -773,7 +773,7 @@
       video.muted = true;
       video.playsInline = true;
       const oval = h('div', { class: 'shiren-oval', 'aria-hidden': 'true' });
-      const stage = h('div', { class: 'shiren-stage' }, video, oval);
+      const stage = h('div', { class: 'shiren-stage shiren-stage-face' }, video, oval);
       const prompt = h('p', { class: 'shiren-prompt', 'aria-live': 'assertive', 'aria-atomic': 'true' });
       const hint = h('p', { class: 'shiren-hint', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' }, t('camera_starting'));
       const meter = h('progress', { class: 'shiren-meter', max: '100', value: '0', hidden: true, 'aria-label': t('recording') });
@@ -1139,14 +1139,15 @@
   /** Start a verification in ``container``; resolves with the outcome (a hint: the server's word is final). */
   function start(options) {
     const o = Object.assign({}, options || {});
-    if (!o.token || !/^[A-Za-z0-9_-]{8,128}$/.test(String(o.token))) {
-      return Promise.reject(new TypeError('Shiren.start: a VerifyToken is required'));
-    }
     const container = typeof o.container === 'string' ? global.document.querySelector(o.container) : o.container;
     if (!container) return Promise.reject(new TypeError('Shiren.start: container not found'));
     o.container = container;
     o.baseUrl = o.baseUrl || defaultBase();
-    return new Flow(o).run();
+    o.token = String(o.token || '');
+    const flow = new Flow(o);
+    // A missing or malformed token (e.g. a truncated link) gets the same screen as an unknown one.
+    if (!/^[A-Za-z0-9_-]{8,128}$/.test(o.token)) return Promise.resolve(flow.fatal(new ShirenError('token', 'malformed')));
+    return flow.run();
   }
 
   global.Shiren = Object.freeze({ start, version: VERSION, idNumberProblem });

@@ -30,7 +30,7 @@ def obama():
         ("biden", ["open_mouth", "nod"]),
         ("s5_top", ["turn_right", "open_mouth"]),
         ("collins", ["turn_right", "blink"]),
-        ("hopper", ["nod", "open_mouth"]),
+        ("s6_left", ["nod", "open_mouth"]),
     ],
 )
 def test_bona_fide_capture_passes_and_finds_the_actions_in_order(subject: str, actions: list[str]) -> None:

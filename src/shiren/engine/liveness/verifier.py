@@ -93,15 +93,34 @@ def _embed(image: np.ndarray) -> np.ndarray | None:
     return get_embedder().embed(image, faces[0]) if faces else None
 
 
+def _neutrality(signals: list[FrameSignals], chunk: list[int], i: int) -> float:
+    """How far frame i is from the chunk's typical pose with open eyes (0 = the most neutral)."""
+    yaw = float(np.median([signals[j].yaw or 0.0 for j in chunk]))
+    pitch = float(np.median([signals[j].pitch or 0.0 for j in chunk]))
+    ear = max(signals[j].ear or 0.0 for j in chunk)
+    s = signals[i]
+    closed = 1.0 if (s.ear or 0.0) < BLINK_OPEN * ear else 0.0
+    return abs((s.yaw or 0.0) - yaw) + abs((s.pitch or 0.0) - pitch) + closed
+
+
+def _samples_over_time(signals: list[FrameSignals], bins: int, exclude: int) -> list[int]:
+    with_face = [i for i, s in enumerate(signals) if s.has_face and i != exclude]
+    picks: list[int] = []
+    for k in range(bins):
+        chunk = with_face[k * len(with_face) // bins : (k + 1) * len(with_face) // bins]
+        if not chunk:
+            continue
+        picks.append(min(chunk, key=lambda i, chunk=chunk: _neutrality(signals, chunk, i)))
+    return picks
+
+
 def _continuity(
     frames: list[Frame], signals: list[FrameSignals], rest: RestState, best: int
 ) -> tuple[Check, list[float]]:
-    """The face of the best frame must be the face all along: compare it with frames spread over the clip."""
-    pool = [i for i, s in enumerate(signals) if _frontal(s, rest, 0.1) and i != best]
-    if len(pool) > CONTINUITY_SAMPLES:
-        pool = [
-            pool[round(k * (len(pool) - 1) / (CONTINUITY_SAMPLES - 1))] for k in range(CONTINUITY_SAMPLES)
-        ]
+    """The face of the best frame must be the face all along: compare it with one frame from each stretch
+    of the clip. Each stretch contributes its own most neutral frame (open eyes, its median pose), so a
+    second person with another head pose is sampled too."""
+    pool = _samples_over_time(signals, CONTINUITY_SAMPLES, exclude=best)
     reference = _embed(frames[best].bgr)
     scores: list[float] = []
     for i in pool:

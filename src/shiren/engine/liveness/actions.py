@@ -151,7 +151,15 @@ def match_challenge(events: list[ActionEvent], challenge: list[str]) -> Sequence
             continue
         matched.append(found)
         cursor = found.peak_ms
+    # Head motions couple (a nod seen at an angle also moves the yaw proxy): a motion that overlaps an asked
+    # action is part of it, not a separate action.
     unexpected = sorted(
-        {e.action for e in events if e.action in MOTION_ACTIONS and e.action not in challenge}
+        {
+            e.action
+            for e in events
+            if e.action in MOTION_ACTIONS
+            and e.action not in challenge
+            and not any(m.start_ms <= e.end_ms and e.start_ms <= m.end_ms for m in matched)
+        }
     )
     return SequenceMatch(matched, missing, unexpected)

@@ -9,7 +9,11 @@ MEDIAPIPE := mediapipe==0.10.21
 
 .PHONY: run test install install-test system-deps system-test-deps lint bench clean
 
+# The demo integrator app at /demo is on; its RPMin flow serves the uploaded photos from shiren's own
+# (loopback) address, which image fetching may reach only when allowed.
 run: install
+	SHIREN_DEMO=$${SHIREN_DEMO:-true} \
+	SHIREN_FETCH_ALLOW_HOSTS=$${SHIREN_FETCH_ALLOW_HOSTS:-127.0.0.1:$${SHIREN_PORT:-8080}} \
 	$(BIN)/shiren serve
 
 test: install-test

@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     max_video_seconds: float = 12.0
     challenge_ttl_s: int = 120
     max_challenges_per_attempt: int = 5
-    device_rate_per_minute: int = 120  # per VerifyToken, all device calls together
+    device_rate_per_minute: int = 300  # per VerifyToken, all device calls together (live hints: ~3/s)
     result_token_ttl_s: int = 10 * 60
 
     # Callbacks (Standard Webhooks, durable outbox)

@@ -32,7 +32,8 @@
       const p = document.createElement('p');
       p.setAttribute('role', 'alert');
       p.textContent = String(err && err.message ? err.message : err);
-      root.replaceChildren(p);
+      root.textContent = '';
+      root.appendChild(p);
     });
   }
 

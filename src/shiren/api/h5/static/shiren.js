@@ -3,9 +3,16 @@
  *   Shiren.start({token, container, locale?, baseUrl?, successRedirect?, failRedirect?})
  *     -> Promise<{state: -1 | 1 | 2, code, message, result, redirectUrl?}>
  *
+ *   <link rel="stylesheet" href="https://SHIREN/sdk/v1/shiren.css">
+ *   <script src="https://SHIREN/sdk/v1/shiren.js"></script>
+ *   Shiren.start({token, container: '#verify'}).then((r) => tellMyServer(r.result));
+ *
  * The device is untrusted: this file only guides the user, captures and uploads (docs/device-protocol.md).
  * The verdict is made on the server; the integrator's server reads it with DescribeVerifyResult.
  * Everything is styled by classes from shiren.css, so pages can run under a strict CSP (no inline styles).
+ * baseUrl defaults to the origin this script was loaded from. Needs getUserMedia and MediaRecorder
+ * (Chrome/Android WebView 60+, iOS 14.3+); the language features used (async/await, Promise.finally,
+ * Array.flat) are older than those.
  */
 (function (global) {
   'use strict';
@@ -266,6 +273,12 @@
     return el;
   }
 
+  /** el.replaceChildren(...nodes), also where that is missing (Chrome < 86). */
+  function setChildren(el, ...nodes) {
+    while (el.firstChild) el.removeChild(el.firstChild);
+    el.append(...nodes);
+  }
+
   const sleep = (ms) => new Promise((resolve) => global.setTimeout(resolve, ms));
   const now = () => global.performance.now();
 
@@ -340,7 +353,8 @@
         const code = (data && data.code) || 'HTTP' + response.status;
         const message = (data && data.message) || response.statusText;
         const retryAfter = Number(response.headers.get('Retry-After')) || 1;
-        const kind = CODE_KINDS[code] || (response.status >= 500 ? 'network' : 'server');
+        // A 5xx without the protocol's JSON comes from something in between (a proxy): a network problem.
+        const kind = CODE_KINDS[code] || (response.status >= 500 && !(data && data.code) ? 'network' : 'server');
         lastError = new ShirenError(kind, message, { code, status: response.status, retryAfterMs: retryAfter * 1000 });
         if (!(response.status >= 500 || response.status === 429)) break;
       }
@@ -478,7 +492,7 @@
       this.cancelled = false;
       this.cancelWaiters = new Set();
       this.root = h('section', { class: 'shiren', lang: this.lang === 'zh' ? 'zh-CN' : 'en', 'aria-label': this.t('region') });
-      options.container.replaceChildren(this.root);
+      setChildren(options.container, this.root);
     }
 
     // -- plumbing
@@ -526,7 +540,7 @@
       const footer = h('div', { class: 'shiren-actions' });
       parts.push(footer);
       const screen = h('div', { class: 'shiren-screen shiren-screen-' + step.toLowerCase(), 'aria-labelledby': heading.id }, parts);
-      this.root.replaceChildren(screen);
+      setChildren(this.root, screen);
       if (o.busy) screen.setAttribute('aria-busy', 'true');
       if (o.focus !== false) heading.focus({ preventScroll: false });
       return { screen, heading, body, footer };
@@ -994,7 +1008,7 @@
                 }
                 const video = h('video', { class: 'shiren-video', muted: true, autoplay: true, playsinline: true, 'aria-hidden': 'true' });
                 video.muted = true;
-                stage.replaceChildren(video, h('div', { class: 'shiren-card-frame', 'aria-hidden': 'true' }));
+                setChildren(stage, video, h('div', { class: 'shiren-card-frame', 'aria-hidden': 'true' }));
                 stage.hidden = false;
                 try {
                   await attachVideo(video, stream);

@@ -59,6 +59,41 @@ class ImageHost(_Peer):
         return f"http://127.0.0.1:{self.port}/{name}"
 
 
+class _ReceiverHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 - http.server API
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        peer = self.server.peer  # type: ignore[attr-defined]
+        with peer.lock:
+            peer.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class CallbackReceiver(_Peer):
+    """The integrator's callback endpoint: answers 200 and keeps every request (path, headers, body)."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, str], bytes]] = []
+        self.lock = threading.Lock()
+        super().__init__(_ReceiverHandler)
+
+    def url(self, path: str = "/callback") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_for(self, count: int, timeout: float = 15.0) -> list[tuple[str, dict[str, str], bytes]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.received) >= count:
+                    return list(self.received)
+            time.sleep(0.05)
+        raise TimeoutError(f"{len(self.received)} callback(s) received, expected {count}")
+
+
 class _AuthorityHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server API
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

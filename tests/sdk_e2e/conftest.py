@@ -20,7 +20,7 @@ import pytest
 
 from shiren.domain.idnumber import random_id_number
 from tests.fixtures.photos import photo
-from tests.peers import ImageHost
+from tests.peers import CallbackReceiver, ImageHost
 from tests.support import ShirenServer
 
 RNG = random.Random(20261129)
@@ -50,6 +50,7 @@ class Env:
     key: dict[str, str]  # tenant "sdk"
     key_b: dict[str, str]  # tenant "sdk-b": another integrator, with an FD scene of the same BizType
     host: ImageHost
+    receiver: CallbackReceiver  # the integrator's callback endpoint
 
 
 @pytest.fixture(scope="package")
@@ -60,8 +61,18 @@ def host() -> Iterator[ImageHost]:
 
 
 @pytest.fixture(scope="package")
-def env(tmp_path_factory: pytest.TempPathFactory, host: ImageHost) -> Iterator[Env]:
-    srv = ShirenServer(tmp_path_factory.mktemp("sdk-e2e"), env={"SHIREN_FETCH_ALLOW_HOSTS": host.authority})
+def receiver() -> Iterator[CallbackReceiver]:
+    r = CallbackReceiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="package")
+def env(
+    tmp_path_factory: pytest.TempPathFactory, host: ImageHost, receiver: CallbackReceiver
+) -> Iterator[Env]:
+    allowed = f"{host.authority},{receiver.authority}"
+    srv = ShirenServer(tmp_path_factory.mktemp("sdk-e2e"), env={"SHIREN_FETCH_ALLOW_HOSTS": allowed})
     srv.start()
     try:
         keys = {"sdk": srv.new_tenant("sdk"), "sdk-b": srv.new_tenant("sdk-b", [("FD", "FDBioOnly")])}
@@ -81,6 +92,6 @@ def env(tmp_path_factory: pytest.TempPathFactory, host: ImageHost) -> Iterator[E
             csv.writer(fh).writerows([["name", "id_number", "photo"], [HOLDER, HOLDER_ID, "holder.jpg"]])
         report = srv.cli_json("registry", "import", str(roster / "roster.csv"), "--tenant", "sdk")
         assert report["Imported"] == 1
-        yield Env(srv, keys["sdk"], keys["sdk-b"], host)
+        yield Env(srv, keys["sdk"], keys["sdk-b"], host, receiver)
     finally:
         srv.stop()

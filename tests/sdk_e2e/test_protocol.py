@@ -4,6 +4,8 @@ tokens that open exactly their own attempt, limits on uploads, replay detection,
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import secrets
 import sqlite3
@@ -14,7 +16,7 @@ import httpx
 import pytest
 
 from shiren.domain.consent import CONSENT_VERSION
-from shiren.sdk import DeviceClient, DeviceError, SdkResult, Verification
+from shiren.sdk import DeviceClient, DeviceError, SdkResult, Verification, encode_video
 from tests.sdk_e2e.conftest import FACE, HOLDER, HOLDER_ID, Env
 from tests.sdk_e2e.flows import (
     RecordingUI,
@@ -167,6 +169,44 @@ def test_a_capture_replayed_to_another_attempt_is_9(env: Env) -> None:
     assert (answer["state"], answer["code"]) == (2, 9)
     assert verify_result(env, "FDBlink", "replay")["VerifyStatus"] == 9
     assert set(failed_checks(env, token)) == {"capture_fresh"}
+
+
+def test_a_capture_uploaded_before_it_could_have_been_recorded_is_9(env: Env) -> None:
+    """A pre-recorded clip that happens to fit the challenge, uploaded the moment the challenge is drawn:
+    the server knows the capture cannot have been recorded live for it."""
+    token = verify_token(env, "FDBlink", "prerecorded")
+    clip = RenderedFace.of(FACE)
+    with device(env, token) as client:
+        client.consent(CONSENT_VERSION, "zh")
+        plan = client.challenge()
+        clip.realtime = False  # no waiting: the upload follows the challenge at once
+        recording = clip.record(plan)
+        video = encode_video(recording.frames, recording.timestamps_ms)
+        client.upload("video", video.data, video.content_type, plan.challenge_id)
+        answer = client.submit(plan.challenge_id)
+    assert (answer["state"], answer["code"]) == (2, 9)
+    assert "capture_after_challenge" in failed_checks(env, token)
+
+
+def test_a_device_verdict_is_called_back_signed_with_the_callback_seed(env: Env) -> None:
+    seed = secrets.token_urlsafe(16)
+    before = len(env.receiver.received)
+    run = full(
+        env,
+        "FD",
+        "called-back",
+        RenderedFace.of(FACE),
+        token_params={"callback_url": env.receiver.url("/hook?k=1"), "callback_seed": seed},
+    )
+    assert run.status == 1
+    path, headers, body = env.receiver.wait_for(before + 1)[before]
+    assert path == "/hook?k=1"
+    payload = json.loads(body)
+    assert payload["BizId"] == "called-back" and payload["BizType"] == "FD"
+    assert payload["VerifyStatus"] == 1 and payload["VerifyToken"] == run.token
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = "v1," + base64.b64encode(hmac.new(seed.encode(), signed, hashlib.sha256).digest()).decode()
+    assert headers["webhook-signature"] == expected
 
 
 def test_the_user_gives_up(env: Env) -> None:

@@ -36,7 +36,7 @@ from tests.browser.harness import (
 from tests.support import ShirenServer, free_port
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -65,7 +65,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     srv.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def videos(tmp_path_factory: pytest.TempPathFactory) -> Videos:
     from tests.fixtures.liveness_video import looped_both_orders, static_photo, subject
 
@@ -77,7 +77,7 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> Videos:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     if not CHROMIUM.exists():  # `make test` installs it (Debian package chromium)
         pytest.skip("Debian chromium is not installed (make test installs it)")
@@ -85,7 +85,7 @@ def playwright() -> Iterator[Playwright]:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browsers(playwright: Playwright) -> Iterator[Browsers]:
     b = Browsers(playwright)
     yield b

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -23,7 +23,6 @@ from shiren.domain.decision import STATUS_MESSAGES, Check, decide, score_check, 
 from shiren.domain.idnumber import InvalidIdNumber, parse_id_number
 from shiren.domain.schemes import Mode
 from shiren.engine import idcard
-from shiren.engine.face.registry import model_versions
 from shiren.engine.liveness import LivenessReport, VideoRejected, decode_video, verify_capture
 from shiren.intake import DecodedImage, ImageRejected, RequestBudget, decode_image, fetch_image, reencode_jpeg
 from shiren.runtime import Runtime
@@ -37,10 +36,10 @@ from shiren.services.device import (
     require_consent,
     uploads_of,
 )
-from shiren.services.faces import FaceAnalysis, analyse_face, compare
+from shiren.services.faces import FaceAnalysis, analyse_face, compare, face_crop
 from shiren.services.media import store_blob
 from shiren.services.result_token import make_result_token
-from shiren.services.verify_material import _CPU_SLOTS, CHINA, _face_crop, ocr_version
+from shiren.services.workload import CPU_SLOTS, china_today, model_evidence
 from shiren.storage.models import Attempt, Blob, Challenge, Upload, utcnow
 from shiren.storage.repo.scenes import SceneError, normalise_origin
 from shiren.storage.repo.tasks import attempt_identity, attempt_inputs, set_attempt_material
@@ -368,7 +367,7 @@ def record_device(
         material = dict(outcome.material)
         best = outcome.liveness.best_frame if outcome.liveness else None
         if best is not None:
-            material["FaceImageBlob"] = put(_face_crop(best, outcome.face), "face")
+            material["FaceImageBlob"] = put(face_crop(best, outcome.face), "face")
             material["FaceGlobalBlob"] = put(best, "face_global")
         material["VideoBlobs"] = [inputs.video.blob_id]
         if inputs.card_uploads:
@@ -410,7 +409,7 @@ def record_device(
                 "checks": [c.as_evidence() for c in outcome.checks],
                 "liveness": outcome.liveness.evidence() if outcome.liveness else None,
                 "challenge": {"id": inputs.challenge.id, "actions": list(inputs.challenge.actions)},
-                "models": model_versions() | {"ocr": ocr_version()},
+                "models": model_evidence(),
                 "timings_ms": outcome.timings_ms,
                 "thresholds": thresholds_for(ctx.scene.thresholds),
                 "redirect": inputs.redirects,
@@ -435,8 +434,8 @@ async def submit(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest) -> di
     claim_challenge(runtime, inputs.challenge)
 
     def work() -> Attempt:
-        with _CPU_SLOTS:
-            outcome = evaluate_device(runtime, ctx, inputs, datetime.now(CHINA).date())
+        with CPU_SLOTS:
+            outcome = evaluate_device(runtime, ctx, inputs, china_today())
             return record_device(runtime, ctx, inputs, outcome)
 
     try:

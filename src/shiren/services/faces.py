@@ -52,3 +52,15 @@ def compare(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
     if a is None or b is None:
         return None
     return similarity_score(float(np.linalg.norm(a - b)))
+
+
+def face_crop(image: np.ndarray, face: FaceAnalysis | None) -> np.ndarray:
+    """The face with a margin (Material.FaceImageUrl); the whole image when no face was found."""
+    if face is None:
+        return image
+    b = face.face.box
+    pad = 0.35 * max(b.w, b.h)
+    h, w = image.shape[:2]
+    x0, y0 = max(0, int(b.x - pad)), max(0, int(b.y - pad))
+    x1, y1 = min(w, int(b.x + b.w + pad)), min(h, int(b.y + b.h + pad))
+    return image[y0:y1, x0:x1] if x1 > x0 and y1 > y0 else image

@@ -7,32 +7,22 @@ any point leaves no half-written rows (blobs written before a failed transaction
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
-
-import numpy as np
 
 from shiren.domain.decision import Check, decide, thresholds_for
 from shiren.domain.idnumber import InvalidIdNumber, parse_id_number
-from shiren.engine.face.registry import model_versions
-from shiren.engine.ocr import get_text_recognizer
 from shiren.intake import DecodedImage, RequestBudget, decode_image, fetch_image, reencode_jpeg
 from shiren.runtime import Runtime
 from shiren.services.callbacks import enqueue_callback
 from shiren.services.checks import authority_checks, id_card_checks
-from shiren.services.faces import FaceAnalysis, analyse_face
+from shiren.services.faces import FaceAnalysis, analyse_face, face_crop
 from shiren.services.media import store_blob
+from shiren.services.workload import CPU_SLOTS, china_today, model_evidence
 from shiren.storage.models import Attempt, Blob, Scene, utcnow
 from shiren.storage.repo.tasks import set_attempt_material, start_attempt
-
-# CPU-bound model work is limited to one decision per core, so a burst queues instead of thrashing.
-_CPU_SLOTS = threading.BoundedSemaphore(2)
-# ID cards state dates in China time; "expired" is judged by that calendar.
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
@@ -135,22 +125,6 @@ def evaluate(runtime: Runtime, scene: Scene, req: MaterialRequest, images: Image
     )
 
 
-def _face_crop(image: np.ndarray, face: FaceAnalysis | None) -> np.ndarray:
-    if face is None:
-        return image
-    b = face.face.box
-    pad = 0.35 * max(b.w, b.h)
-    h, w = image.shape[:2]
-    x0, y0 = max(0, int(b.x - pad)), max(0, int(b.y - pad))
-    x1, y1 = min(w, int(b.x + b.w + pad)), min(h, int(b.y + b.h + pad))
-    return image[y0:y1, x0:x1] if x1 > x0 and y1 > y0 else image
-
-
-def ocr_version() -> str:
-    ocr = get_text_recognizer()
-    return f"{ocr.name}:{ocr.version}"
-
-
 def record(runtime: Runtime, scene: Scene, req: MaterialRequest, images: Images, outcome: Outcome) -> Attempt:
     """Store the images (encrypted) and the attempt with its verdict and evidence, in one transaction."""
     now = utcnow()
@@ -166,7 +140,7 @@ def record(runtime: Runtime, scene: Scene, req: MaterialRequest, images: Images,
 
     try:
         material = dict(outcome.material)
-        material["FaceImageBlob"] = put(reencode_jpeg(_face_crop(images.face.bgr, outcome.face)), "face")
+        material["FaceImageBlob"] = put(reencode_jpeg(face_crop(images.face.bgr, outcome.face)), "face")
         material["FaceGlobalBlob"] = put(reencode_jpeg(images.face), "face_global")
         card = dict(material.get("IdCardInfo", {}))
         if images.front is not None:
@@ -194,7 +168,7 @@ def record(runtime: Runtime, scene: Scene, req: MaterialRequest, images: Images,
             attempt.idcard_face_score = outcome.idcard_face_score
             attempt.evidence = {
                 "checks": [c.as_evidence() for c in outcome.checks],
-                "models": model_versions() | {"ocr": ocr_version()},
+                "models": model_evidence(),
                 "timings_ms": outcome.timings_ms,
                 "thresholds": thresholds_for(scene.thresholds),
             }
@@ -216,9 +190,9 @@ async def verify_material(runtime: Runtime, scene: Scene, req: MaterialRequest) 
     t1 = time.perf_counter()
 
     def work() -> tuple[Attempt, Outcome]:
-        with _CPU_SLOTS:
+        with CPU_SLOTS:
             t2 = time.perf_counter()
-            outcome = evaluate(runtime, scene, req, images, datetime.now(CHINA).date())
+            outcome = evaluate(runtime, scene, req, images, china_today())
             outcome.timings_ms["fetch_decode"] = round((t1 - t0) * 1000, 1)
             outcome.timings_ms["queue"] = round((t2 - t1) * 1000, 1)
             return record(runtime, scene, req, images, outcome), outcome

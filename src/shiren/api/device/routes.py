@@ -3,7 +3,6 @@
 
 No ``from __future__ import annotations`` here: FastAPI must see the real dependency types."""
 
-
 import logging
 import time
 from typing import Annotated, Any

@@ -1,12 +1,16 @@
-"""Real HTTP peers for tests: an image host the server fetches from, and an upstream authority."""
+"""Real HTTP peers for tests: an image host the server fetches from, an upstream authority, and an
+integrator's webhook endpoint that answers callbacks as a test scripts it."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -59,41 +63,6 @@ class ImageHost(_Peer):
         return f"http://127.0.0.1:{self.port}/{name}"
 
 
-class _ReceiverHandler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        peer = self.server.peer  # type: ignore[attr-defined]
-        with peer.lock:
-            peer.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-class CallbackReceiver(_Peer):
-    """The integrator's callback endpoint: answers 200 and keeps every request (path, headers, body)."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, dict[str, str], bytes]] = []
-        self.lock = threading.Lock()
-        super().__init__(_ReceiverHandler)
-
-    def url(self, path: str = "/callback") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def wait_for(self, count: int, timeout: float = 15.0) -> list[tuple[str, dict[str, str], bytes]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.received) >= count:
-                    return list(self.received)
-            time.sleep(0.05)
-        raise TimeoutError(f"{len(self.received)} callback(s) received, expected {count}")
-
-
 class _AuthorityHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server API
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -130,3 +99,133 @@ class UpstreamAuthority(_Peer):
             return 200, {"match": False, "photo": None}
         photo = base64.b64encode(known[1]).decode() if known[1] else None
         return 200, {"match": True, "photo": photo}
+
+
+# --- an integrator's webhook endpoint ---------------------------------------------------------------------
+
+HOLD = "hold"  # keep the request open until released, then answer 500
+
+
+@dataclass
+class Plan:
+    """How to answer the callbacks of one BizId: ``steps`` in order, then ``default`` forever."""
+
+    steps: list[Any] = field(default_factory=list)
+    default: Any = 200
+
+
+@dataclass
+class Received:
+    at: float
+    headers: dict[str, str]
+    body: bytes
+    status: int | None = None  # what the receiver answered; None while held
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        return json.loads(self.body)
+
+    @property
+    def webhook_id(self) -> str:
+        return self.headers["webhook-id"]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 - http.server API
+        receiver: Receiver = self.server.receiver  # type: ignore[attr-defined]
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        hit = Received(time.time(), {k.lower(): v for k, v in self.headers.items()}, body)
+        hit.headers["path"] = self.path
+        action = receiver.record(hit)
+        status = 500
+        headers = {"Content-Length": "2"}
+        if action == HOLD:
+            receiver.release.wait(30)
+        elif isinstance(action, tuple) and action[0] == "sleep":  # ("sleep", seconds, status)
+            time.sleep(action[1])
+            status = action[2]
+        elif isinstance(action, tuple):  # ("redirect", location)
+            status, headers["Location"] = 307, action[1]
+        else:
+            status = int(action)
+        with receiver.cond:
+            hit.status = status
+            receiver.cond.notify_all()
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(b"ok")
+        except OSError:
+            pass  # the sender gave up (timeout) or was killed
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 drops connections of a burst
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
+
+
+class Receiver:
+    """An integrator's webhook endpoint, scripted per BizId."""
+
+    def __init__(self, query: str = "") -> None:
+        self.query = query  # appended to every URL handed out (e.g. a token the receiver expects)
+        self.hits: list[Received] = []
+        self.plans: dict[str, Plan] = {}
+        self.cond = threading.Condition()
+        self.release = threading.Event()
+        self.httpd = _QuietServer(("127.0.0.1", 0), _Handler)
+        self.httpd.receiver = self  # type: ignore[attr-defined]
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def authority(self) -> str:
+        return f"127.0.0.1:{self.httpd.server_address[1]}"
+
+    def url(self, path: str = "/hooks/shiren") -> str:
+        return f"http://{self.authority}{path}" + (f"?{self.query}" if self.query else "")
+
+    def record(self, hit: Received) -> Any:
+        with self.cond:
+            self.hits.append(hit)
+            self.cond.notify_all()
+            try:
+                plan = self.plans.get(hit.doc.get("BizId", ""), Plan())
+            except ValueError:
+                return 400
+            return plan.steps.pop(0) if plan.steps else plan.default
+
+    def for_biz(self, biz_id: str) -> list[Received]:
+        with self.cond:
+            return [h for h in self.hits if h.doc.get("BizId") == biz_id]
+
+    def wait_for(self, what: Callable[[], bool], timeout: float = 20) -> None:
+        with self.cond:
+            if not self.cond.wait_for(what, timeout):
+                raise AssertionError(f"receiver: condition not met in {timeout} s; got {len(self.hits)} hits")
+
+    def close(self) -> None:
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def signature_valid(secret: bytes, hit: Received, tolerance_s: int = 300) -> bool:
+    """A Standard Webhooks receiver's check, written from the specification (not shiren's code)."""
+    msg_id, stamp = hit.headers["webhook-id"], hit.headers["webhook-timestamp"]
+    if abs(time.time() - int(stamp)) > tolerance_s:
+        return False
+    signed = msg_id.encode() + b"." + stamp.encode() + b"." + hit.body
+    expected = base64.b64encode(hmac.new(secret, signed, hashlib.sha256).digest())
+    for candidate in hit.headers["webhook-signature"].split(" "):
+        version, _, sig = candidate.partition(",")
+        if version == "v1" and hmac.compare_digest(sig.encode(), expected):
+            return True
+    return False

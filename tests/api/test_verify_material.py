@@ -18,7 +18,14 @@ import pytest
 from Tea.exceptions import TeaException
 
 from shiren.domain.idnumber import random_id_number
-from tests.fixtures.idcards import CardTruth, make_document_photo, photograph, render_back, render_front
+from tests.fixtures.idcards import (
+    CardTruth,
+    beijing_card,
+    make_document_photo,
+    photograph,
+    render_back,
+    render_front,
+)
 from tests.fixtures.photos import photo
 from tests.peers import ImageHost, UpstreamAuthority
 from tests.sdk import core_call, models, tea
@@ -42,17 +49,7 @@ def card(
     portrait: str = "obama.jpg",
     seed: int = 1,
 ) -> tuple[bytes, bytes, CardTruth]:
-    truth = CardTruth(
-        name=name,
-        sex="男",
-        nationality="汉",
-        birth=number[6:14],
-        address="北京市东城区景山前街4号",
-        number=number,
-        authority="北京市公安局东城分局",
-        start_date=start,
-        end_date=end,
-    )
+    truth = beijing_card(name, number, start=start, end=end)
     rng = random.Random(seed)
     front, _ = photograph(render_front(truth, rng, portrait), rng, hard=False, roll=0.0, tilt=0.0)
     back, _ = photograph(render_back(truth, rng), rng, hard=False, roll=0.0, tilt=0.0)

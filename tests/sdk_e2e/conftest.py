@@ -20,7 +20,7 @@ import pytest
 
 from shiren.domain.idnumber import random_id_number
 from tests.fixtures.photos import photo
-from tests.peers import CallbackReceiver, ImageHost
+from tests.peers import ImageHost, Receiver
 from tests.support import ShirenServer
 
 RNG = random.Random(20261129)
@@ -50,7 +50,7 @@ class Env:
     key: dict[str, str]  # tenant "sdk"
     key_b: dict[str, str]  # tenant "sdk-b": another integrator, with an FD scene of the same BizType
     host: ImageHost
-    receiver: CallbackReceiver  # the integrator's callback endpoint
+    receiver: Receiver  # the integrator's callback endpoint
 
 
 @pytest.fixture(scope="package")
@@ -61,16 +61,14 @@ def host() -> Iterator[ImageHost]:
 
 
 @pytest.fixture(scope="package")
-def receiver() -> Iterator[CallbackReceiver]:
-    r = CallbackReceiver()
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
     yield r
     r.close()
 
 
 @pytest.fixture(scope="package")
-def env(
-    tmp_path_factory: pytest.TempPathFactory, host: ImageHost, receiver: CallbackReceiver
-) -> Iterator[Env]:
+def env(tmp_path_factory: pytest.TempPathFactory, host: ImageHost, receiver: Receiver) -> Iterator[Env]:
     allowed = f"{host.authority},{receiver.authority}"
     srv = ShirenServer(tmp_path_factory.mktemp("sdk-e2e"), env={"SHIREN_FETCH_ALLOW_HOSTS": allowed})
     srv.start()

@@ -120,20 +120,6 @@ class RenderedFace:
 # ---------------------------------------------------------------------------- ID cards
 
 
-def card_truth(name: str, number: str, *, end: str = "长期", start: str = "20160301") -> CardTruth:
-    return CardTruth(
-        name=name,
-        sex="男",
-        nationality="汉",
-        birth=number[6:14],
-        address="北京市东城区景山前街4号",
-        number=number,
-        authority="北京市公安局东城分局",
-        start_date=start,
-        end_date=end,
-    )
-
-
 # Lamp reflections on the name (flat-card pixels, radius, strength): they wash out parts of the 2nd and 3rd
 # characters, so that the OCR is unsure of the name (王建国 → "王建团", confidence ~0.75 < 0.85).
 _NAME_GLARE = (((250, 108), 10, 0.95), ((310, 108), 14, 0.9))

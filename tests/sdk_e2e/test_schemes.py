@@ -11,16 +11,17 @@ from __future__ import annotations
 import pytest
 
 from shiren.domain.consent import CONSENT_VERSION
+from tests.fixtures.idcards import beijing_card
 from tests.fixtures.photos import photo
 from tests.sdk_e2e.conftest import FACE, HOLDER, HOLDER_ID, OTHER_FACE, Env
 from tests.sdk_e2e.flows import failed_checks, full
-from tests.sdk_e2e.sources import CardPhotos, RenderedFace, card_truth
+from tests.sdk_e2e.sources import CardPhotos, RenderedFace
 
 pytestmark = pytest.mark.timeout(120)
 
 
 def _card(**kw: object) -> CardPhotos:
-    return CardPhotos(card_truth(HOLDER, HOLDER_ID), FACE, **kw)  # type: ignore[arg-type]
+    return CardPhotos(beijing_card(HOLDER, HOLDER_ID), FACE, **kw)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------- RPBasic

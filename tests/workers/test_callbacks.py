@@ -10,22 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import hmac
 import json
 import os
-import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from shiren.runtime import Runtime
 from shiren.services.callbacks import enqueue_callback, signing_secret
@@ -36,7 +29,7 @@ from shiren.storage.repo.tasks import start_attempt
 from shiren.storage.repo.tenants import get_or_create_tenant
 from shiren.workers.callbacks import CallbackWorker, Job, backoff_s, send
 from tests.fixtures.photos import photo
-from tests.peers import ImageHost
+from tests.peers import HOLD, ImageHost, Plan, Received, Receiver, signature_valid
 from tests.sdk import models, tea
 from tests.support import ShirenServer
 
@@ -54,141 +47,12 @@ ENV = {
 }
 
 
-# --- the receiver -------------------------------------------------------------------------------------------
-
-HOLD = "hold"  # keep the request open until released, then answer 500
-
-
-@dataclass
-class Plan:
-    """How to answer the callbacks of one BizId: ``steps`` in order, then ``default`` forever."""
-
-    steps: list[Any] = field(default_factory=list)
-    default: Any = 200
-
-
-@dataclass
-class Received:
-    at: float
-    headers: dict[str, str]
-    body: bytes
-    status: int | None = None  # what the receiver answered; None while held
-
-    @property
-    def doc(self) -> dict[str, Any]:
-        return json.loads(self.body)
-
-    @property
-    def webhook_id(self) -> str:
-        return self.headers["webhook-id"]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
-        receiver: Receiver = self.server.receiver  # type: ignore[attr-defined]
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        hit = Received(time.time(), {k.lower(): v for k, v in self.headers.items()}, body)
-        hit.headers["path"] = self.path
-        action = receiver.record(hit)
-        status = 500
-        headers = {"Content-Length": "2"}
-        if action == HOLD:
-            receiver.release.wait(30)
-        elif isinstance(action, tuple) and action[0] == "sleep":  # ("sleep", seconds, status)
-            time.sleep(action[1])
-            status = action[2]
-        elif isinstance(action, tuple):  # ("redirect", location)
-            status, headers["Location"] = 307, action[1]
-        else:
-            status = int(action)
-        with receiver.cond:
-            hit.status = status
-            receiver.cond.notify_all()
-        try:
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(b"ok")
-        except OSError:
-            pass  # the sender gave up (timeout) or was killed
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the default backlog of 5 drops connections of a burst
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass
-
-
-class Receiver:
-    """An integrator's webhook endpoint, scripted per BizId."""
-
-    def __init__(self) -> None:
-        self.hits: list[Received] = []
-        self.plans: dict[str, Plan] = {}
-        self.cond = threading.Condition()
-        self.release = threading.Event()
-        self.httpd = _QuietServer(("127.0.0.1", 0), _Handler)
-        self.httpd.receiver = self  # type: ignore[attr-defined]
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    @property
-    def authority(self) -> str:
-        return f"127.0.0.1:{self.httpd.server_address[1]}"
-
-    def url(self, path: str = "/hooks/shiren") -> str:
-        return f"http://{self.authority}{path}?token={QUERY_SECRET}"
-
-    def record(self, hit: Received) -> Any:
-        with self.cond:
-            self.hits.append(hit)
-            self.cond.notify_all()
-            try:
-                plan = self.plans.get(hit.doc.get("BizId", ""), Plan())
-            except ValueError:
-                return 400
-            return plan.steps.pop(0) if plan.steps else plan.default
-
-    def for_biz(self, biz_id: str) -> list[Received]:
-        with self.cond:
-            return [h for h in self.hits if h.doc.get("BizId") == biz_id]
-
-    def wait_for(self, what: Callable[[], bool], timeout: float = 20) -> None:
-        with self.cond:
-            if not self.cond.wait_for(what, timeout):
-                raise AssertionError(f"receiver: condition not met in {timeout} s; got {len(self.hits)} hits")
-
-    def close(self) -> None:
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def signature_valid(secret: bytes, hit: Received, tolerance_s: int = 300) -> bool:
-    """A Standard Webhooks receiver's check, written from the specification (not shiren's code)."""
-    msg_id, stamp = hit.headers["webhook-id"], hit.headers["webhook-timestamp"]
-    if abs(time.time() - int(stamp)) > tolerance_s:
-        return False
-    signed = msg_id.encode() + b"." + stamp.encode() + b"." + hit.body
-    expected = base64.b64encode(hmac.new(secret, signed, hashlib.sha256).digest())
-    for candidate in hit.headers["webhook-signature"].split(" "):
-        version, _, sig = candidate.partition(",")
-        if version == "v1" and hmac.compare_digest(sig.encode(), expected):
-            return True
-    return False
-
-
 # --- fixtures -----------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
-    r = Receiver()
+    r = Receiver(query=f"token={QUERY_SECRET}")
     yield r
     r.close()
 
@@ -196,7 +60,7 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(scope="module")
 def private_receiver() -> Iterator[Receiver]:
     """A receiver on a loopback address that SHIREN_FETCH_ALLOW_HOSTS does *not* name."""
-    r = Receiver()
+    r = Receiver(query=f"token={QUERY_SECRET}")
     yield r
     r.close()
 
@@ -537,24 +401,6 @@ def test_nothing_is_sent_again_after_success(receiver: Receiver) -> None:
     for hits in by_id.values():
         assert [h.status for h in hits].count(200) == 1
         assert hits[-1].status == 200
-
-
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards (as in tests/storage/test_postgres.py)."""
-    name = f"shiren_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_two_workers_on_postgresql_claim_exclusively(pg_url: str, receiver: Receiver, tmp_path: Path) -> None:

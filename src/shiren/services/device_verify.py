@@ -177,16 +177,15 @@ async def gather_inputs(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest
         missing = [k for k in ("id_front", "id_back") if k not in uploads]
         if missing:
             raise DeviceError(409, "UploadMissing", f"upload {' and '.join(missing)} first")
+    inputs = attempt_inputs(runtime.crypto, ctx.attempt)
     redirects: dict[str, str] = {}
     if ctx.scheme.mode is Mode.H5:
-        inputs = attempt_inputs(runtime.crypto, ctx.attempt)
         passed = check_redirect(ctx, req.success_redirect, "successRedirect") or inputs.get(
             "PassedRedirectUrl"
         )
         failed = check_redirect(ctx, req.fail_redirect, "failRedirect") or inputs.get("FailedRedirectUrl")
         redirects = {k: v for k, v in (("pass", passed), ("fail", failed or passed)) if v}
     name, number, user_supplied = _identity(ctx, req, runtime)
-    inputs = attempt_inputs(runtime.crypto, ctx.attempt)
     budget = RequestBudget.from_settings(runtime.settings)
     front = back = retained = None
     unavailable: list[Check] = []
@@ -234,6 +233,7 @@ async def gather_inputs(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest
 def _capture_checks(inputs: DeviceInputs, duration_ms: float) -> list[Check]:
     """Was this capture recorded for this challenge, now, and only once?"""
     challenge, video = inputs.challenge, inputs.video
+    longest = challenge.capture_ms + DURATION_SLACK_MS
     elapsed_ms = (video.created_at - challenge.issued_at).total_seconds() * 1000
     checks = [
         Check(
@@ -245,10 +245,12 @@ def _capture_checks(inputs: DeviceInputs, duration_ms: float) -> list[Check]:
         Check(
             "capture_length",
             9,
-            0.6 * challenge.capture_ms <= duration_ms <= challenge.capture_ms + DURATION_SLACK_MS,
+            0.6 * challenge.capture_ms <= duration_ms <= longest,
             round(duration_ms),
             challenge.capture_ms,
-            "" if duration_ms >= 0.6 * challenge.capture_ms else "the capture is shorter than the challenge",
+            "the capture is shorter than the challenge"
+            if duration_ms < 0.6 * challenge.capture_ms
+            else ("the capture is longer than the challenge" if duration_ms > longest else ""),
         ),
         Check(
             "capture_after_challenge",

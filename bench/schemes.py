@@ -33,7 +33,8 @@ from tests.peers import ImageHost
 from tests.sdk import models, tea
 from tests.sdk_e2e.conftest import FACE, HOLDER, HOLDER_ID, SCENES
 from tests.sdk_e2e.flows import RecordingUI
-from tests.sdk_e2e.sources import CardPhotos, RenderedFace, card_truth
+from tests.fixtures.idcards import beijing_card
+from tests.sdk_e2e.sources import CardPhotos, RenderedFace
 from tests.support import ShirenServer
 
 SCHEMES = ("RPBasic", "RPManual", "RPBioID", "RPBioOnly", "RPBioOnlyPro", "FVBioOnly", "FDBioOnly")
@@ -72,7 +73,7 @@ def main() -> None:
         with open(roster / "r.csv", "w", newline="", encoding="utf-8") as fh:
             csv.writer(fh).writerows([["name", "id_number", "photo"], [HOLDER, HOLDER_ID, "p.jpg"]])
         server.cli_json("registry", "import", str(roster / "r.csv"), "--tenant", "bench")
-        stills = CardPhotos(card_truth(HOLDER, HOLDER_ID), FACE)
+        stills = CardPhotos(beijing_card(HOLDER, HOLDER_ID), FACE)
         identity = {"name": HOLDER, "id_card_number": HOLDER_ID}
         token_params = {
             "RPBioID": identity,

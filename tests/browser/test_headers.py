@@ -52,3 +52,11 @@ def test_assets_revalidate_by_etag(demo: Demo) -> None:
     first = httpx.get(demo.url + "/sdk/v1/shiren.js")
     again = httpx.get(demo.url + "/sdk/v1/shiren.js", headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
+
+
+def test_head_requests_answer_like_get_without_a_body(demo: Demo) -> None:
+    for path in ("/sdk/v1/shiren.js", "/h5/v1/verify?token=0123456789abcdef0123456789abcdef"):
+        get, head = httpx.get(demo.url + path), httpx.head(demo.url + path)
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-security-policy"] == get.headers["content-security-policy"]
+        assert head.headers["etag"] == get.headers["etag"]

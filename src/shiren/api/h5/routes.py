@@ -16,22 +16,22 @@ PACKAGE = "shiren.api.h5"
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/sdk/v1/shiren.js")
+@router.api_route("/sdk/v1/shiren.js", methods=["GET", "HEAD"])
 def sdk_js(request: Request) -> Response:
     return asset_response(request, load_asset(PACKAGE, "shiren.js"))
 
 
-@router.get("/sdk/v1/shiren.css")
+@router.api_route("/sdk/v1/shiren.css", methods=["GET", "HEAD"])
 def sdk_css(request: Request) -> Response:
     return asset_response(request, load_asset(PACKAGE, "shiren.css"))
 
 
-@router.get("/h5/v1/page.js")
+@router.api_route("/h5/v1/page.js", methods=["GET", "HEAD"])
 def page_js(request: Request) -> Response:
     return asset_response(request, load_asset(PACKAGE, "page.js"))
 
 
-@router.get("/h5/v1/verify")
+@router.api_route("/h5/v1/verify", methods=["GET", "HEAD"])
 def verify_page(request: Request) -> Response:
     """``?token=…[&successRedirect=…&failRedirect=…]`` — the same static shell for every attempt."""
     return asset_response(request, load_asset(PACKAGE, "verify.html"))

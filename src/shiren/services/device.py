@@ -56,8 +56,9 @@ def _ms(dt: Any) -> int:
     return int(dt.timestamp() * 1000)
 
 
-def open_attempt(runtime: Runtime, token: str | None, *, allow_decided: bool = True) -> DeviceContext:
-    """The attempt of a VerifyToken, or 401. Tokens are 32 hex; anything else is refused before the DB."""
+def open_attempt(runtime: Runtime, token: str | None) -> DeviceContext:
+    """The attempt of a VerifyToken, or 401. Tokens are 32 hex; anything else is refused before the DB.
+    A decided attempt still opens (its stored answer can be read), whatever its expiry."""
     if not token or len(token) != 32 or any(c not in "0123456789abcdef" for c in token):
         raise DeviceError(401, "TokenInvalid", "a valid VerifyToken is required (Authorization: Bearer …)")
     with runtime.sessions() as session:
@@ -72,7 +73,7 @@ def open_attempt(runtime: Runtime, token: str | None, *, allow_decided: bool = T
     scheme = get_scheme(scene.scheme)
     if scheme.mode.value == "server":
         raise DeviceError(401, "TokenInvalid", "this token is not for a device")
-    if attempt.state == "decided" and allow_decided:
+    if attempt.state == "decided":
         return DeviceContext(attempt, scene, scheme, task.biz_id)
     if attempt.state != "pending":
         raise DeviceError(409, "AlreadySubmitted", "this attempt has already been decided")
@@ -100,6 +101,7 @@ def session_view(runtime: Runtime, ctx: DeviceContext, answer: dict[str, Any] | 
     with runtime.sessions() as session:
         challenges = session.scalar(select(func.count()).where(Challenge.attempt_id == ctx.attempt.id)) or 0
         uploads = list(session.scalars(select(Upload.kind).where(Upload.attempt_id == ctx.attempt.id)))
+        consents = session.scalar(select(func.count()).where(Consent.attempt_id == ctx.attempt.id)) or 0
     scheme = ctx.scheme
     return {
         "scheme": scheme.name,
@@ -109,7 +111,7 @@ def session_view(runtime: Runtime, ctx: DeviceContext, answer: dict[str, Any] | 
         "expiresAt": _ms(ctx.attempt.expires_at),
         "consent": {
             "version": CONSENT_VERSION,
-            "given": _consent_given(runtime, ctx.attempt.id),
+            "given": consents > 0,
             "text": dict(CONSENT_TEXT),
         },
         "needs": {

@@ -41,7 +41,7 @@ from shiren.services.media import store_blob
 from shiren.services.result_token import make_result_token
 from shiren.services.workload import CPU_SLOTS, china_today, model_evidence
 from shiren.storage.models import Attempt, Blob, Challenge, Upload, utcnow
-from shiren.storage.repo.scenes import SceneError, normalise_origin
+from shiren.storage.repo.scenes import redirect_refusal
 from shiren.storage.repo.tasks import attempt_identity, attempt_inputs, set_attempt_material
 
 log = logging.getLogger("shiren.device")
@@ -96,12 +96,10 @@ def check_redirect(ctx: DeviceContext, url: str | None, name: str) -> str | None
     """An http(s) URL whose origin the scene allows (no open redirect), or a 400."""
     if not url:
         return None
-    try:
-        origin = normalise_origin(url)
-    except SceneError:
-        raise DeviceError(400, "InvalidParameter", f"{name} must be an http or https URL") from None
-    if origin not in ctx.scene.redirect_origins:
-        raise DeviceError(400, "InvalidParameter", f"{name}: origin {origin} is not allowed by the scene")
+    refusal = redirect_refusal(url, ctx.scene.redirect_origins)
+    if refusal:
+        separator = ": " if refusal.startswith("origin") else " "
+        raise DeviceError(400, "InvalidParameter", f"{name}{separator}{refusal}")
     return url
 
 

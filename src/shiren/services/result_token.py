@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any
 
 from shiren.storage.crypto import Crypto
 
@@ -25,17 +24,3 @@ def make_result_token(crypto: Crypto, verify_token: str, biz_id: str, status: in
         ).encode()
     )
     return f"v1.{payload}.{crypto.sign('result' + chr(0) + payload)}"
-
-
-def read_result_token(crypto: Crypto, value: str, now: float | None = None) -> dict[str, Any] | None:
-    """The token's claims if the signature holds and it has not expired; None otherwise."""
-    try:
-        version, payload, signature = value.split(".")
-    except ValueError:
-        return None
-    if version != "v1" or not crypto.verify("result" + chr(0) + payload, signature):
-        return None
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    if claims.get("x", 0) < (now or time.time()):
-        return None
-    return claims

@@ -35,6 +35,18 @@ def normalise_origin(origin: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
+def redirect_refusal(url: str, allowed: list[str]) -> str | None:
+    """Why ``url`` may not be redirected to by a scene allowing ``allowed`` origins, or None when it may
+    (no open redirect: http(s) only, and only to origins the operator listed)."""
+    try:
+        origin = normalise_origin(url)
+    except SceneError:
+        return "must be an http or https URL"
+    if origin not in allowed:
+        return f"origin {origin} is not allowed by the scene"
+    return None
+
+
 THRESHOLD_NAMES = ("authority", "idcard", "retained")
 
 

@@ -11,7 +11,7 @@ from shiren.api.rpc.errors import RpcError, invalid
 from shiren.domain.schemes import Mode, get_scheme
 from shiren.services.results import result_view
 from shiren.storage.models import utcnow
-from shiren.storage.repo.scenes import SceneError, normalise_origin
+from shiren.storage.repo.scenes import redirect_refusal
 from shiren.storage.repo.tasks import latest_attempt, start_attempt
 
 IMAGE_PARAMS = ("IdCardFrontImageUrl", "IdCardBackImageUrl", "FaceRetainedImageUrl")
@@ -22,12 +22,11 @@ def _redirect(ctx: RpcContext, name: str, allowed: list[str]) -> str | None:
     url = http_url(ctx, name)
     if url is None:
         return None
-    try:
-        origin = normalise_origin(url)
-    except SceneError:
-        raise invalid(name, "must be an http or https URL") from None
-    if origin not in allowed:
-        raise invalid(name, f"origin {origin} is not allowed by the scene (add it with --redirect-origin)")
+    refusal = redirect_refusal(url, allowed)
+    if refusal and refusal.startswith("origin"):
+        raise invalid(name, f"{refusal} (add it with --redirect-origin)")
+    if refusal:
+        raise invalid(name, refusal)
     return url
 
 

@@ -161,8 +161,9 @@ def _identity(
     return name, number, False
 
 
-async def gather_inputs(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest) -> DeviceInputs:
-    """Validate the submission and collect its inputs; raises DeviceError before anything is decided."""
+def _stored_inputs(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest) -> DeviceInputs:
+    """Validate the submission against what the attempt holds and load it: database reads, blob
+    decryption and card decoding (blocking: run in a thread)."""
     require_consent(runtime, ctx)
     challenge = current_challenge(runtime, ctx, req.challenge_id)
     uploads = uploads_of(runtime, ctx.attempt.id)
@@ -175,33 +176,20 @@ async def gather_inputs(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest
         missing = [k for k in ("id_front", "id_back") if k not in uploads]
         if missing:
             raise DeviceError(409, "UploadMissing", f"upload {' and '.join(missing)} first")
-    inputs = attempt_inputs(runtime.crypto, ctx.attempt)
     redirects: dict[str, str] = {}
     if ctx.scheme.mode is Mode.H5:
-        passed = check_redirect(ctx, req.success_redirect, "successRedirect") or inputs.get(
+        stored = attempt_inputs(runtime.crypto, ctx.attempt)
+        passed = check_redirect(ctx, req.success_redirect, "successRedirect") or stored.get(
             "PassedRedirectUrl"
         )
-        failed = check_redirect(ctx, req.fail_redirect, "failRedirect") or inputs.get("FailedRedirectUrl")
+        failed = check_redirect(ctx, req.fail_redirect, "failRedirect") or stored.get("FailedRedirectUrl")
         redirects = {k: v for k, v in (("pass", passed), ("fail", failed or passed)) if v}
     name, number, user_supplied = _identity(ctx, req, runtime)
-    budget = RequestBudget.from_settings(runtime.settings)
-    front = back = retained = None
-    unavailable: list[Check] = []
     card_uploads = {k: uploads[k] for k in ("id_front", "id_back") if k in uploads}
+    front = back = None
     if ctx.scheme.captures_card:
         front = decode_image(runtime.blobs.get(uploads["id_front"].blob_id), "id_front", runtime.settings)
         back = decode_image(runtime.blobs.get(uploads["id_back"].blob_id), "id_back", runtime.settings)
-    elif ctx.scheme.identity:
-        (front, c1), (back, c2) = await asyncio.gather(
-            _fetch_optional(runtime, inputs.get("IdCardFrontImageUrl"), "IdCardFrontImageUrl", 8, budget),
-            _fetch_optional(runtime, inputs.get("IdCardBackImageUrl"), "IdCardBackImageUrl", 8, budget),
-        )
-        unavailable += [c for c in (c1, c2) if c]
-    if ctx.scheme.name == "FVBioOnly":
-        retained, c3 = await _fetch_optional(
-            runtime, inputs.get("FaceRetainedImageUrl"), "FaceRetainedImageUrl", 10, budget
-        )
-        unavailable += [c for c in (c3,) if c]
     with runtime.sessions() as session:
         replayed = (
             session.scalar(
@@ -221,11 +209,30 @@ async def gather_inputs(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest
         front,
         back,
         card_uploads,
-        retained,
-        unavailable,
-        replayed,
-        redirects,
+        retained=None,
+        replayed=replayed,
+        redirects=redirects,
     )
+
+
+async def gather_inputs(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest) -> DeviceInputs:
+    """Validate the submission and collect its inputs, including the images the integrator gave by URL;
+    raises DeviceError before anything is decided."""
+    inputs = await asyncio.to_thread(_stored_inputs, runtime, ctx, req)
+    given = attempt_inputs(runtime.crypto, ctx.attempt)
+    budget = RequestBudget.from_settings(runtime.settings)
+    if ctx.scheme.identity and not ctx.scheme.captures_card:
+        (inputs.front, c1), (inputs.back, c2) = await asyncio.gather(
+            _fetch_optional(runtime, given.get("IdCardFrontImageUrl"), "IdCardFrontImageUrl", 8, budget),
+            _fetch_optional(runtime, given.get("IdCardBackImageUrl"), "IdCardBackImageUrl", 8, budget),
+        )
+        inputs.unavailable += [c for c in (c1, c2) if c]
+    if ctx.scheme.name == "FVBioOnly":
+        inputs.retained, c3 = await _fetch_optional(
+            runtime, given.get("FaceRetainedImageUrl"), "FaceRetainedImageUrl", 10, budget
+        )
+        inputs.unavailable += [c for c in (c3,) if c]
+    return inputs
 
 
 def _capture_checks(inputs: DeviceInputs, duration_ms: float) -> list[Check]:

@@ -118,7 +118,7 @@ def _samples_over_time(signals: list[FrameSignals], bins: int, best: int) -> lis
     return picks
 
 
-def _continuity(frames: list[Frame], signals: list[FrameSignals], best: int) -> tuple[Check, list[float]]:
+def _continuity(frames: list[Frame], signals: list[FrameSignals], best: int) -> Check:
     """The face of the best frame must be the face all along: compare it with one frame from each sixth of
     the clip, so a second person is sampled wherever they appear. The embedder loses accuracy across large
     pose differences (a same-person pair 0.4 yaw apart scores ~30), so such pairs only need to clear the
@@ -151,7 +151,7 @@ def _continuity(frames: list[Frame], signals: list[FrameSignals], best: int) -> 
         "" if ok else ("the face jumps between frames" if jumps else "the face changes during the capture")
     )
     data = {"samples": len(scores), "jumps": jumps, "scores": scores}
-    return Check("liveness_same_face", 9, ok, lowest, MIN_CONTINUITY, detail, data), scores
+    return Check("liveness_same_face", 9, ok, lowest, MIN_CONTINUITY, detail, data)
 
 
 def verify_capture(
@@ -212,8 +212,7 @@ def verify_capture(
         )
         best = _best_frame(frames, signals, rest)
         if best is not None:
-            continuity, _ = _continuity(frames, signals, best)
-            checks.append(continuity)
+            checks.append(_continuity(frames, signals, best))
         if flash:
             result = flash_response(signals, flash)
             checks.append(

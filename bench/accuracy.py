@@ -22,12 +22,15 @@ import numpy as np
 
 from _common import percentile, write_results
 from face_corpus import load_corpus
+from shiren.authority import Authorities
 from shiren.domain.idnumber import random_id_number
 from shiren.domain.scores import similarity_score
 from shiren.engine import idcard
-from shiren.engine.face.registry import get_embedder
+from shiren.engine.models import Models
 from shiren.intake import decode_image
-from shiren.services.verify_material import Images, MaterialRequest, evaluate
+from shiren.runtime import models_from
+from shiren.services.decision import DecisionModels, evaluate
+from shiren.services.verify_material import MaterialRequest, decision_inputs
 from shiren.settings import get_settings
 from shiren.storage.models import Scene
 from tests.api.test_verify_material import card
@@ -38,9 +41,9 @@ FIELDS = ("name", "sex", "nationality", "birth", "address", "number", "authority
 TODAY = date(2026, 11, 28)
 
 
-def score_distributions() -> dict:
-    embedder = get_embedder()
-    corpus = [c for c in load_corpus() if c.source != "obama_partial_face2.jpg"]
+def score_distributions(models: Models) -> dict:
+    embedder = models.embedder
+    corpus = [c for c in load_corpus(models) if c.source != "obama_partial_face2.jpg"]
     embs = [embedder.embed(c.image, c.face) for c in corpus]
     genuine, impostor = [], []
     for i, j in itertools.combinations(range(len(corpus)), 2):
@@ -59,7 +62,7 @@ def score_distributions() -> dict:
         }
 
     out = {
-        "embedder": f"{embedder.name}:{embedder.version}",
+        "embedder": models.embedder_id,
         "genuine": describe(genuine),
         "impostor": describe(impostor),
     }
@@ -69,14 +72,16 @@ def score_distributions() -> dict:
     return out
 
 
-def field_accuracy(n: int) -> dict:
+def field_accuracy(n: int, models: Models) -> dict:
+    ocr = models.ocr
     results = {}
     for hard in (False, True):
         hits: Counter[str] = Counter()
         for seed in range(n):
             sample = make_card(seed, hard=hard)
             decode = lambda b: cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR)  # noqa: E731
-            front, back = idcard.read_front(decode(sample.front)), idcard.read_back(decode(sample.back))
+            front = idcard.read_front(decode(sample.front), ocr=ocr)
+            back = idcard.read_back(decode(sample.back), ocr=ocr)
             got = {f: getattr(front, f) for f in FIELDS[:6]} | {f: getattr(back, f) for f in FIELDS[6:]}
             for f in FIELDS:
                 hits[f] += got[f] == getattr(sample.truth, f)
@@ -89,9 +94,10 @@ def field_accuracy(n: int) -> dict:
     return results
 
 
-def confusion(cases: int) -> dict:
+def confusion(cases: int, models: Models) -> dict:
     settings = get_settings()
     scene = Scene(tenant_id=0, authority="none", thresholds={}, scheme="RPMin", biz_type="bench")
+    deps = DecisionModels(models, Authorities({}), settings)  # authority none: no lookup
     rng = random.Random(11)
 
     def img(data: bytes, field: str):
@@ -117,9 +123,13 @@ def confusion(cases: int) -> dict:
             8: ("王建国", number, same, make_document_photo(k), back),
         }
         for expected, (name, num, face, f, b) in plan.items():
-            req = MaterialRequest(f"c{k}", name, num, "bench")
-            images = Images(face, img(f, "IdCardFrontImageUrl"), img(b, "IdCardBackImageUrl"))
-            table[expected][evaluate(None, scene, req, images, TODAY).status] += 1  # type: ignore[arg-type]
+            req = MaterialRequest(f"c{k}", name, num, face_url="bench")
+            images = {
+                "FaceImageUrl": face,
+                "IdCardFrontImageUrl": img(f, "IdCardFrontImageUrl"),
+                "IdCardBackImageUrl": img(b, "IdCardBackImageUrl"),
+            }
+            table[expected][evaluate(deps, decision_inputs(scene, req, images), TODAY).status] += 1
     statuses = sorted({s for row in table.values() for s in row} | set(table))
     print("\nconfusion (rows: expected, columns: returned)")
     print("exp\\got " + "".join(f"{s:>5}" for s in statuses))
@@ -136,10 +146,11 @@ def main() -> None:
     ap.add_argument("--cards", type=int, default=50)
     ap.add_argument("--cases", type=int, default=5)
     args = ap.parse_args()
+    models = models_from(get_settings())  # one bundle for the three parts, as in a server process
     data = {
-        "scores": score_distributions(),
-        "fields": field_accuracy(args.cards),
-        "confusion": confusion(args.cases),
+        "scores": score_distributions(models),
+        "fields": field_accuracy(args.cards, models),
+        "confusion": confusion(args.cases, models),
     }
     write_results("accuracy", data)
 

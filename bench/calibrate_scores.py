@@ -35,7 +35,8 @@ import numpy as np
 from face_corpus import ROOT, load_corpus
 from shiren.domain import scores
 from shiren.engine.face.embedder import l2_normalise
-from shiren.engine.face.registry import get_embedder
+from shiren.engine.models import Models
+from shiren.settings import get_settings
 
 MEN = {"obama", "biden", "hanks", "t1.jpg#0", "t1.jpg#1", "t1.jpg#4"}
 EAST_ASIAN = {"sample5.jpg#0", "sample5.jpg#1", "sample5.jpg#2", "sample5.jpg#3", "sample5.jpg#4"}
@@ -52,8 +53,11 @@ def fit(distances: list[float]) -> dict[str, float]:
 
 def main() -> None:
     name = sys.argv[1] if len(sys.argv) > 1 else "dlib"
-    embedder = get_embedder(name)
-    corpus = [c for c in load_corpus() if c.source != "obama_partial_face2.jpg"]  # a crop of obama.jpg
+    settings = get_settings()
+    # The configured detector with the embedder under study (converted weights cached in the data dir).
+    models = Models(detector=settings.face_detector, embedder=name, cache_dir=settings.data_dir / "models")
+    embedder = models.embedder
+    corpus = [c for c in load_corpus(models) if c.source != "obama_partial_face2.jpg"]  # a crop of obama.jpg
     raw_norms, embs = [], []
     for c in corpus:
         if hasattr(embedder, "aligner") and hasattr(embedder, "embed_chip"):

@@ -20,9 +20,11 @@ sys.path.insert(0, str(ROOT / "src"))
 from tests.fixtures.more_photos import more_photo  # noqa: E402
 from tests.fixtures.photos import photo  # noqa: E402
 
-from shiren.engine.face.detector import _merge  # noqa: E402
-from shiren.engine.face.registry import get_detector, get_landmarker  # noqa: E402
+from shiren.engine.face.detector import FaceDetector, _merge  # noqa: E402
 from shiren.engine.face.types import DetectedFace, FaceBox  # noqa: E402
+from shiren.engine.models import Models  # noqa: E402
+from shiren.runtime import models_from  # noqa: E402
+from shiren.settings import get_settings  # noqa: E402
 
 SINGLE = {
     "obama.jpg": "obama",
@@ -51,9 +53,8 @@ def _shift(face: DetectedFace, dx: float, dy: float) -> DetectedFace:
     return DetectedFace(FaceBox(b.x + dx, b.y + dy, b.w, b.h, b.score), face.keypoints + np.float32([dx, dy]))
 
 
-def detect_tiled(image: np.ndarray) -> list[DetectedFace]:
+def detect_tiled(image: np.ndarray, det: FaceDetector) -> list[DetectedFace]:
     """Whole image plus a 3x3 grid of overlapping tiles, merged."""
-    det = get_detector("mediapipe")
     faces = list(det.detect(image))
     h, w = image.shape[:2]
     th, tw = h // 2, w // 2
@@ -64,20 +65,21 @@ def detect_tiled(image: np.ndarray) -> list[DetectedFace]:
     return sorted(_merge(faces), key=lambda f: f.box.area, reverse=True)
 
 
-def load_corpus(min_px: float = 60.0) -> list[CorpusFace]:
-    lmk = get_landmarker()
+def load_corpus(models: Models, min_px: float = 60.0) -> list[CorpusFace]:
+    """Every face of the photographs, found by the bundle's detector (faces without landmarks left out)."""
+    det, lmk = models.detector, models.landmarker
     out: list[CorpusFace] = []
     for name, ident in SINGLE.items():
         img = cv2.imread(str(photo(name)))
-        out.append(CorpusFace(ident, name, img, get_detector().detect(img)[0]))
+        out.append(CorpusFace(ident, name, img, det.detect(img)[0]))
     for name, ident in MORE_SINGLE.items():
         img = cv2.imread(str(more_photo(name)))
         if img.shape[0] < 200:  # a tight aligned crop: give the detector some context
             img = cv2.copyMakeBorder(img, 56, 56, 56, 56, cv2.BORDER_REPLICATE)
-        out.append(CorpusFace(ident, name, img, get_detector().detect(img)[0]))
+        out.append(CorpusFace(ident, name, img, det.detect(img)[0]))
     for name in GROUPS:
         img = cv2.imread(str(more_photo(name)))
-        for i, f in enumerate(detect_tiled(img)):
+        for i, f in enumerate(detect_tiled(img, det)):
             if f.size_px < min_px or f.box.score < 0.6:
                 continue
             if lmk.landmarks(img, f) is None:
@@ -102,7 +104,7 @@ def portrait(c: CorpusFace, factor: float = 2.5, size: int = 480) -> tuple[np.nd
 
 
 if __name__ == "__main__":
-    corpus = load_corpus()
+    corpus = load_corpus(models_from(get_settings()))  # the models the settings name, as a server builds them
     tiles = []
     for c in corpus:
         b = c.face.box

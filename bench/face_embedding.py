@@ -24,6 +24,8 @@ from tests.fixtures.photos import photo  # noqa: E402
 
 from shiren.engine.face import registry  # noqa: E402
 from shiren.engine.face.quality import assess_quality  # noqa: E402
+from shiren.runtime import models_from  # noqa: E402
+from shiren.settings import get_settings  # noqa: E402
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> float:
@@ -42,23 +44,27 @@ def main() -> None:
     img = cv2.resize(img, (384, 480), interpolation=cv2.INTER_AREA)
     frame = np.full((480, 640, 3), 90, np.uint8)
     frame[:, 128:512] = img
-    det = registry.get_detector()
+    settings = get_settings()
+    models = models_from(settings)
+    det = models.detector
     face = det.detect(frame)[0]
-    lmk = registry.get_landmarker()
+    lmk = models.landmarker
     out: dict[str, object] = {
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
         "runs": runs,
         "face_px": round(face.size_px),
         "detect_ms": median_ms(lambda: det.detect(frame), runs),
         "landmarks_ms": median_ms(lambda: lmk.landmarks(frame, face), runs),
-        "quality_ms": median_ms(lambda: assess_quality(frame, type(face)(face.box, face.keypoints)), runs),
+        "quality_ms": median_ms(
+            lambda: assess_quality(frame, type(face)(face.box, face.keypoints), lmk), runs
+        ),
         "embedders": {},
     }
     embedders: dict[str, object] = out["embedders"]  # type: ignore[assignment]
     for name in registry.EMBEDDERS:
         try:
             t = time.perf_counter()
-            emb = registry.get_embedder(name)
+            emb = registry.make_embedder(name, settings.data_dir / "models")
             load_ms = (time.perf_counter() - t) * 1000
         except Exception as exc:  # report, do not fail, when an embedder cannot load here
             embedders[name] = {"unavailable": f"{type(exc).__name__}: {exc}"}

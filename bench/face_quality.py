@@ -23,7 +23,8 @@ from tests.fixtures.more_photos import more_photo  # noqa: E402
 
 from face_corpus import load_corpus, portrait  # noqa: E402
 from shiren.engine.face.quality import assess_quality  # noqa: E402
-from shiren.engine.face.registry import get_detector  # noqa: E402
+from shiren.runtime import models_from  # noqa: E402
+from shiren.settings import get_settings  # noqa: E402
 
 MASKED = ("flat_lightblue", "flat_white", "flat_skin", "tex_blue", "tex_white", "tex_black", "tex_green")
 
@@ -49,9 +50,10 @@ def variants(img: np.ndarray, kp: np.ndarray, textures: dict[str, np.ndarray]) -
 
 
 def main() -> None:
-    corpus = [c for c in load_corpus() if c.source != "obama_partial_face2.jpg"]
+    models = models_from(get_settings())
+    corpus = [c for c in load_corpus(models) if c.source != "obama_partial_face2.jpg"]
     textures = {n: cv2.imread(str(more_photo(f"mask_{n}.jpg"))) for n in ("blue", "white", "black", "green")}
-    det = get_detector()
+    det, lmk = models.detector, models.landmarker
     levels: dict[str, Counter] = defaultdict(Counter)
     masked: dict[str, list[str]] = defaultdict(list)
     missed: dict[str, list[str]] = defaultdict(list)
@@ -64,7 +66,7 @@ def main() -> None:
                 missed[name].append(c.identity)
                 continue
             t = time.perf_counter()
-            q = assess_quality(v, found[0])
+            q = assess_quality(v, found[0], lmk)
             times.append(time.perf_counter() - t)
             levels[name][q.level] += 1
             if q.mask:

@@ -28,7 +28,7 @@ from bench._common import percentile, write_results  # noqa: E402
 from tests.fixtures.idcards import make_card, make_document_photo, make_face_photo  # noqa: E402
 
 from shiren.engine.idcard import LOW_CONFIDENCE, decode_image, read_back, read_card, read_front  # noqa: E402
-from shiren.engine.ocr import get_text_recognizer  # noqa: E402
+from shiren.engine.ocr import TextRecognizer, make_text_recognizer  # noqa: E402
 
 FIELDS = {  # IdCardInfo key → attribute on CardFront / CardBack
     "Name": "name",
@@ -49,7 +49,7 @@ def _ms(values: list[float]) -> dict[str, float]:
     return {"p50_ms": round(percentile(ms, 50), 1), "p95_ms": round(percentile(ms, 95), 1), "n": len(ms)}
 
 
-def run_set(n: int, hard: bool, offset: int) -> dict[str, Any]:
+def run_set(n: int, hard: bool, offset: int, ocr: TextRecognizer) -> dict[str, Any]:
     hits: Counter[str] = Counter()
     flagged_wrong: Counter[str] = Counter()
     wrong_total: Counter[str] = Counter()
@@ -61,7 +61,8 @@ def run_set(n: int, hard: bool, offset: int) -> dict[str, Any]:
         sample = make_card(seed, hard=hard)
         front_img, back_img = decode_image(sample.front), decode_image(sample.back)
         c0, t0 = time.process_time(), time.perf_counter()
-        reading = read_card(front_img, back_img)  # the back uses the front's address (签发机关 repair)
+        # The back uses the front's address (签发机关 repair).
+        reading = read_card(front_img, back_img, ocr=ocr)
         t1, c1 = time.perf_counter(), time.process_time()
         front, back = reading.front, reading.back
         assert back is not None
@@ -106,7 +107,7 @@ def run_set(n: int, hard: bool, offset: int) -> dict[str, Any]:
     }
 
 
-def run_negatives(n: int) -> dict[str, Any]:
+def run_negatives(n: int, ocr: TextRecognizer) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kind, make in (("face_photo", make_face_photo), ("document_photo", make_document_photo)):
         found = 0
@@ -114,7 +115,7 @@ def run_negatives(n: int) -> dict[str, Any]:
         for seed in range(n):
             img = decode_image(make(seed))
             t0 = time.perf_counter()
-            front, back = read_front(img), read_back(img)
+            front, back = read_front(img, ocr=ocr), read_back(img, ocr=ocr)
             times.append((time.perf_counter() - t0) / 2)
             found += front.found + back.found
         out[kind] = {"photos": n, "false_found_rate": round(found / (2 * n), 3), "time_per_side": _ms(times)}
@@ -129,17 +130,17 @@ def main() -> None:
     ap.add_argument("--offset", type=int, default=1000, help="first seed (the tests use small seeds)")
     args = ap.parse_args()
 
-    ocr = get_text_recognizer()
+    ocr = make_text_recognizer("rapidocr")
     warm = make_card(0)
-    read_front(decode_image(warm.front))
-    read_back(decode_image(warm.back))
+    read_front(decode_image(warm.front), ocr=ocr)
+    read_back(decode_image(warm.back), ocr=ocr)
     load_before = os.getloadavg()
     results: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
         "ocr": ocr.version,
-        "clean": run_set(args.clean, False, args.offset),
-        "hard": run_set(args.hard, True, args.offset),
-        "no_card": run_negatives(args.negatives),
+        "clean": run_set(args.clean, False, args.offset, ocr),
+        "hard": run_set(args.hard, True, args.offset, ocr),
+        "no_card": run_negatives(args.negatives, ocr),
     }
     results["machine"]["loadavg_1m_before_after"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
 

@@ -25,7 +25,10 @@ from _common import summary_ms, write_results
 
 from shiren.domain.challenge import ACTIONS, draw_challenge
 from shiren.engine.liveness import decode_video, verify_capture
+from shiren.engine.models import Models
+from shiren.runtime import models_from
 from shiren.services.faces import analyse_face
+from shiren.settings import get_settings
 from tests.fixtures import liveness_video as lv
 
 # hopper (glasses: FaceMesh barely sees her eyes close) and s6_mid (weak turns) are left out; see
@@ -33,12 +36,14 @@ from tests.fixtures import liveness_video as lv
 SUBJECTS = ["obama", "biden", "collins", "s5_top", "s5_right", "s6_left"]
 
 
-def decide(data: bytes, actions: list[str], flash: dict | None = None) -> tuple[bool, float, list[str]]:
+def decide(
+    models: Models, data: bytes, actions: list[str], flash: dict | None = None
+) -> tuple[bool, float, list[str]]:
     t0 = time.perf_counter()
     frames = decode_video(data, max_seconds=12)
-    report = verify_capture(frames, actions, flash=flash)
+    report = verify_capture(frames, actions, models=models, flash=flash)
     if report.best_frame is not None:
-        analyse_face(report.best_frame)
+        analyse_face(models, report.best_frame)
     elapsed = time.perf_counter() - t0
     failed = [c.name for c in report.checks if c.passed is False]
     return report.passed, elapsed, failed
@@ -53,6 +58,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10, help="latency runs")
     parser.add_argument("--fast", action="store_true", help="fewer subjects and challenges")
     args = parser.parse_args()
+    models = models_from(get_settings())  # the models the settings name, as a server builds them
     rng = random.Random(7)
     subjects = SUBJECTS[:4] if args.fast else SUBJECTS
     photos = {name: lv.subject(name) for name in subjects}
@@ -61,8 +67,8 @@ def main() -> None:
     script = lv.script_for(["blink", "turn_left"], lead=0.5, gap=0.4, tail=0.3)  # 3.0 s
     latency_clip = lv.Clip(lv.render(photos[subjects[0]], script, 15), 15, script)
     data = latency_clip.encode("mp4v")
-    decide(data, ["blink", "turn_left"])  # warm-up: model loading is not part of a decision
-    times = [decide(data, ["blink", "turn_left"])[1] for _ in range(args.runs)]
+    decide(models, data, ["blink", "turn_left"])  # warm-up: model loading is not part of a decision
+    times = [decide(models, data, ["blink", "turn_left"])[1] for _ in range(args.runs)]
     latency = summary_ms(times) | {"capture_s": round(len(latency_clip.frames) / 15, 2), "fps": 15}
     print(f"decision latency, {latency['capture_s']} s capture at 15 fps: {latency}")
 
@@ -74,7 +80,7 @@ def main() -> None:
             for k in range(2 if args.fast else 3):
                 actions = rng.sample(ACTIONS, 2)
                 clip = lv.bona_fide(photo, actions, fps=fps, seed=k)
-                ok, _, failed = decide(clip.encode("mp4v"), actions)
+                ok, _, failed = decide(models, clip.encode("mp4v"), actions)
                 n += 1
                 if not ok:
                     rej += 1
@@ -91,7 +97,7 @@ def main() -> None:
     attacks: dict[str, dict] = {}
 
     def attack(kind: str, clip: lv.Clip, actions: list[str], flash: dict | None = None) -> None:
-        ok, _, _ = decide(clip.encode("mp4v"), actions, flash)
+        ok, _, _ = decide(models, clip.encode("mp4v"), actions, flash)
         row = attacks.setdefault(kind, {"n": 0, "accepted": 0})
         row["n"] += 1
         row["accepted"] += int(ok)
@@ -116,7 +122,7 @@ def main() -> None:
     for k, photo in enumerate(photos.values()):
         plan = draw_challenge(None, flash=True)
         clip = flash_clip(photo, plan.actions, plan.flash, reflect=True, fps=15, seed=k)
-        ok, _, failed = decide(clip.encode("mp4v"), plan.actions, plan.flash)
+        ok, _, failed = decide(models, clip.encode("mp4v"), plan.actions, plan.flash)
         pro["n"] += 1
         pro["rejected"] += int(not ok)
     pro["bpcer"] = round(pro["rejected"] / pro["n"], 4)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import threading
+import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -11,12 +14,15 @@ import pytest
 
 from shiren.domain.scores import similarity_score
 from shiren.engine.face import registry
-from shiren.engine.face.detector import FaceDetector
+from shiren.engine.face.detector import FaceDetector, MediaPipeFaceDetector
 from shiren.engine.face.embedder import DlibFaceEmbedder, FaceEmbedder
-from shiren.engine.face.landmarks import eye_aspect_ratio, landmark_pose, mouth_open_ratio
-from shiren.engine.face.onnx_embedder import OnnxDlibFaceEmbedder
+from shiren.engine.face.landmarks import FaceLandmarker, eye_aspect_ratio, landmark_pose, mouth_open_ratio
+from shiren.engine.face.onnx_embedder import OnnxDlibFaceEmbedder, converted_model_path, load_or_convert
 from shiren.engine.face.quality import assess_quality
+from shiren.engine.face.registry import make_detector, make_embedder
 from shiren.engine.face.types import DetectedFace
+from shiren.engine.models import Models
+from shiren.services.faces import analyse_face
 from shiren.settings import get_settings
 
 try:  # repository root on sys.path
@@ -36,13 +42,19 @@ def images() -> dict[str, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def detector() -> FaceDetector:
-    return registry.get_detector("mediapipe")
+def detector(models: Models) -> FaceDetector:
+    return models.detector
+
+
+@pytest.fixture(scope="module")
+def landmarker(models: Models) -> FaceLandmarker:
+    return models.landmarker
 
 
 @pytest.fixture(scope="module")
 def embedder() -> DlibFaceEmbedder:
-    emb = registry.get_embedder("dlib")
+    """The plain dlib embedder (the bundle's default is dlib-onnx): the reference the ONNX port must match."""
+    emb = make_embedder("dlib")
     assert isinstance(emb, DlibFaceEmbedder) and isinstance(emb, FaceEmbedder)
     return emb
 
@@ -142,29 +154,127 @@ def test_detector_is_thread_safe(detector: FaceDetector, images: dict[str, np.nd
     assert errors == []
 
 
-# --- registry --------------------------------------------------------------------------------------------
+# --- the model bundle ------------------------------------------------------------------------------------
 
 
-def test_registry_caches_and_rejects_unknown_names() -> None:
-    assert registry.get_detector() is registry.get_detector("mediapipe")
-    configured = get_settings().face_embedder
-    assert registry.get_embedder() is registry.get_embedder(configured)
-    assert registry.get_landmarker() is registry.get_landmarker()
+class FakeDetector:
+    """Counts its calls and finds no face (the real detector finds one in every fixture photo)."""
+
+    name, version = "fake-detector", "0"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, image_bgr: np.ndarray) -> list[DetectedFace]:
+        self.calls += 1
+        return []
+
+
+class FakeEmbedder:
+    name, version, dim = "fake-embedder", "7", 128
+
+    def __init__(self) -> None:
+        self.vector = np.full(128, 1 / np.sqrt(128), np.float32)
+
+    def embed(self, image_bgr: np.ndarray, face: DetectedFace) -> np.ndarray:
+        return self.vector
+
+
+def test_bundle_returns_the_same_instance_on_each_access(models: Models) -> None:
+    assert isinstance(models.detector, MediaPipeFaceDetector) and models.detector is models.detector
+    assert isinstance(models.embedder, OnnxDlibFaceEmbedder) and models.embedder is models.embedder
+    assert isinstance(models.landmarker, FaceLandmarker) and models.landmarker is models.landmarker
+    assert models.ocr is models.ocr
+
+
+def test_bundle_loads_each_model_on_first_use_only_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[FakeDetector] = []
+
+    def slow_factory() -> FakeDetector:
+        time.sleep(0.05)  # a real model takes hundreds of ms: concurrent first uses overlap
+        made.append(FakeDetector())
+        return made[-1]
+
+    monkeypatch.setitem(registry.DETECTORS, "slow", slow_factory)
+    bundle = Models(detector="slow")
+    assert made == [], "building a bundle loads nothing"
+    seen: list[FaceDetector] = []
+    start = threading.Barrier(8)
+
+    def first_use() -> None:
+        start.wait()
+        seen.append(bundle.detector)
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 8 and len(made) == 1 and all(d is made[0] for d in seen)
+    assert bundle.detector is made[0]
+    # nothing is process-global: another bundle, or a factory call, makes a new instance
+    assert Models(detector="slow").detector is not made[0] and len(made) == 2
+    assert make_detector("slow") is not made[0] and len(made) == 3
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        ({"embedder": "nope"}, "unknown face embedder 'nope'; available: dlib, dlib-onnx"),
+        ({"detector": "yunet"}, "unknown face detector 'yunet'; available: mediapipe"),
+        ({"landmarker": "dlib68"}, "unknown face landmarker 'dlib68'; available: mediapipe"),
+        ({"ocr": "tesseract"}, "unknown OCR plugin 'tesseract'; available: rapidocr"),
+    ],
+)
+def test_unknown_model_name_fails_when_the_bundle_is_built(names: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Models(**names)
+
+
+def test_factories_reject_unknown_names() -> None:
     with pytest.raises(ValueError, match="unknown face embedder 'nope'"):
-        registry.get_embedder("nope")
-    with pytest.raises(ValueError, match="unknown face detector"):
-        registry.get_detector("yunet")
-    versions = registry.model_versions()
-    assert set(versions) == {"face_detector", "face_embedder", "face_landmarker"}
-    assert versions["face_embedder"].startswith(f"{configured}:dlib_face_recognition_resnet_model_v1:")
+        make_embedder("nope")
+    with pytest.raises(ValueError, match="unknown face detector 'yunet'"):
+        make_detector("yunet")
+
+
+def test_versions_name_every_model_and_its_exact_version(models: Models) -> None:
+    versions = models.versions()
+    assert set(versions) == {"face_detector", "face_embedder", "face_landmarker", "ocr"}
+    assert versions["face_detector"].startswith("mediapipe:blazeface")
+    assert versions["face_embedder"].startswith("dlib-onnx:dlib_face_recognition_resnet_model_v1:")
     assert "68" not in versions["face_embedder"]
+    assert versions["face_landmarker"].startswith("mediapipe-facemesh:facemesh")
+    assert versions["ocr"].startswith("rapidocr:rapidocr-onnxruntime ")
+    assert models.embedder_id == versions["face_embedder"]
+    # the configured embedder is the one the bundle builds by default
+    assert versions["face_embedder"].startswith(f"{get_settings().face_embedder}:")
+
+
+def test_bundle_of_given_instances_uses_them(
+    detector: FaceDetector, landmarker: FaceLandmarker, images: dict[str, np.ndarray]
+) -> None:
+    ob = images["obama.jpg"]
+    fake = FakeDetector()
+    only_fake = Models.of(detector=fake)
+    assert only_fake.detector is fake
+    assert analyse_face(only_fake, ob) is None  # the fake finds no face where the real detector finds one
+    assert fake.calls == 1
+    emb = FakeEmbedder()
+    bundle = Models.of(detector=detector, embedder=emb, landmarker=landmarker)
+    assert bundle.embedder is emb and bundle.embedder_id == "fake-embedder:7"
+    analysis = analyse_face(bundle, ob)
+    assert analysis is not None and analysis.faces_found == 1
+    assert analysis.embedding is not None and np.array_equal(analysis.embedding, emb.vector)
 
 
 # --- landmarks -------------------------------------------------------------------------------------------
 
 
-def test_landmarks_and_signals(detector: FaceDetector, images: dict[str, np.ndarray]) -> None:
-    lmk = registry.get_landmarker()
+def test_landmarks_and_signals(
+    detector: FaceDetector, landmarker: FaceLandmarker, images: dict[str, np.ndarray]
+) -> None:
+    lmk = landmarker
     ob = images["obama.jpg"]
     face = the_face(detector, ob)
     lm = lmk.landmarks(ob, face)
@@ -189,7 +299,7 @@ def test_landmarks_and_signals(detector: FaceDetector, images: dict[str, np.ndar
 
 def test_landmarks_detect_closed_eyes(detector: FaceDetector, images: dict[str, np.ndarray]) -> None:
     """Paint skin over the eyes: the eye aspect ratio must collapse, as in a blink."""
-    from shiren.engine.face.landmarks import LEFT_EYE, RIGHT_EYE, FaceLandmarker
+    from shiren.engine.face.landmarks import LEFT_EYE, RIGHT_EYE
 
     ob = images["obama.jpg"].copy()
     lmk = FaceLandmarker(static_image_mode=True)
@@ -215,9 +325,11 @@ def test_landmarks_detect_closed_eyes(detector: FaceDetector, images: dict[str, 
 
 
 @pytest.mark.parametrize("name", ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"])
-def test_quality_of_plain_photos(detector: FaceDetector, images: dict[str, np.ndarray], name: str) -> None:
+def test_quality_of_plain_photos(
+    detector: FaceDetector, landmarker: FaceLandmarker, images: dict[str, np.ndarray], name: str
+) -> None:
     img = images[name]
-    q = assess_quality(img, the_face(detector, img))
+    q = assess_quality(img, the_face(detector, img), landmarker)
     assert q.mask is False
     assert q.level in ("NORMAL", "HIGH"), q
     if name == "obama.jpg":
@@ -225,7 +337,7 @@ def test_quality_of_plain_photos(detector: FaceDetector, images: dict[str, np.nd
 
 
 def test_quality_unqualified_when_the_face_is_40_px(
-    detector: FaceDetector, images: dict[str, np.ndarray]
+    detector: FaceDetector, landmarker: FaceLandmarker, images: dict[str, np.ndarray]
 ) -> None:
     ob = images["obama.jpg"]
     scale = 40 / the_face(detector, ob).box.w
@@ -233,55 +345,79 @@ def test_quality_unqualified_when_the_face_is_40_px(
     small = cv2.copyMakeBorder(small, 100, 100, 100, 100, cv2.BORDER_CONSTANT, value=(128, 128, 128))
     face = the_face(detector, small)
     assert face.size_px < 50
-    q = assess_quality(small, face)
+    q = assess_quality(small, face, landmarker)
     assert q.level == "UNQUALIFIED" and "face_too_small" in q.reasons
 
 
-def test_quality_low_when_blurred_or_dark(detector: FaceDetector, images: dict[str, np.ndarray]) -> None:
+def test_quality_low_when_blurred_or_dark(
+    detector: FaceDetector, landmarker: FaceLandmarker, images: dict[str, np.ndarray]
+) -> None:
     ob = images["obama.jpg"]
     original = the_face(detector, ob)
     blurred = cv2.GaussianBlur(ob, (0, 0), 8)
-    q = assess_quality(blurred, (detector.detect(blurred) or [original])[0])
+    q = assess_quality(blurred, (detector.detect(blurred) or [original])[0], landmarker)
     assert q.level in ("LOW", "UNQUALIFIED") and "blurred" in q.reasons
     dark = (ob.astype(np.float32) * 0.15).astype(np.uint8)
-    q = assess_quality(dark, (detector.detect(dark) or [original])[0])
+    q = assess_quality(dark, (detector.detect(dark) or [original])[0], landmarker)
     assert q.level in ("LOW", "UNQUALIFIED") and "too_dark" in q.reasons
     bright = cv2.convertScaleAbs(ob, alpha=2.0, beta=90)
-    q = assess_quality(bright, (detector.detect(bright) or [original])[0])
+    q = assess_quality(bright, (detector.detect(bright) or [original])[0], landmarker)
     assert q.level in ("LOW", "UNQUALIFIED") and "too_bright" in q.reasons
 
 
-def test_quality_low_when_heavily_compressed(detector: FaceDetector, images: dict[str, np.ndarray]) -> None:
+def test_quality_low_when_heavily_compressed(
+    detector: FaceDetector, landmarker: FaceLandmarker, images: dict[str, np.ndarray]
+) -> None:
     ob = cv2.resize(images["obama.jpg"], (455, 568), interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".jpg", ob, [cv2.IMWRITE_JPEG_QUALITY, 8])
     assert ok
     blocky = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-    q = assess_quality(blocky, the_face(detector, blocky))
+    q = assess_quality(blocky, the_face(detector, blocky), landmarker)
     assert q.blockiness > 2.2 and "compressed" in q.reasons and q.level in ("LOW", "UNQUALIFIED")
-    assert assess_quality(ob, the_face(detector, ob)).blockiness < 1.6
+    assert assess_quality(ob, the_face(detector, ob), landmarker).blockiness < 1.6
 
 
-def test_quality_cut_off_face(detector: FaceDetector) -> None:
+def test_quality_cut_off_face(detector: FaceDetector, landmarker: FaceLandmarker) -> None:
     img = cv2.imread(str(photo("obama_partial_face.jpg")))
-    q = assess_quality(img, the_face(detector, img))
+    q = assess_quality(img, the_face(detector, img), landmarker)
     assert q.level in ("LOW", "UNQUALIFIED") and "face_cut_off" in q.reasons
 
 
 @pytest.mark.parametrize("name", ["obama.jpg", "obama2.jpg", "biden.jpg"])
-def test_mask_is_detected(detector: FaceDetector, images: dict[str, np.ndarray], name: str) -> None:
+def test_mask_is_detected(
+    detector: FaceDetector, landmarker: FaceLandmarker, images: dict[str, np.ndarray], name: str
+) -> None:
     img = images[name]
     masked = draw_flat_mask(img, the_face(detector, img).keypoints, LIGHT_BLUE)
     faces = detector.detect(masked)
     assert faces, "the masked face must still be detected"
-    q = assess_quality(masked, faces[0])
+    q = assess_quality(masked, faces[0], landmarker)
     assert q.mask is True and q.mask_score >= 0.5
     assert q.level in ("LOW", "UNQUALIFIED") and "mask" in q.reasons
 
 
-def test_white_mask_is_detected(detector: FaceDetector, images: dict[str, np.ndarray]) -> None:
+def test_white_mask_is_detected(
+    detector: FaceDetector, landmarker: FaceLandmarker, images: dict[str, np.ndarray]
+) -> None:
     img = images["obama3.jpg"]
     masked = draw_flat_mask(img, the_face(detector, img).keypoints, (238, 238, 238))
-    assert assess_quality(masked, the_face(detector, masked)).mask is True
+    assert assess_quality(masked, the_face(detector, masked), landmarker).mask is True
+
+
+def test_quality_without_a_landmarker_skips_the_dense_landmarks_and_the_mask_check(
+    detector: FaceDetector, landmarker: FaceLandmarker, images: dict[str, np.ndarray]
+) -> None:
+    img = images["obama.jpg"]
+    masked = draw_flat_mask(img, the_face(detector, img).keypoints, LIGHT_BLUE)
+    face = the_face(detector, masked)
+    q = assess_quality(masked, face)
+    assert face.landmarks is None
+    assert q.mask is False and q.mask_score == 0.0
+    assert q.level == "LOW" and "no_landmarks" in q.reasons
+    # with the landmarker the same face gets its landmarks (kept for later steps) and is found masked
+    q = assess_quality(masked, face, landmarker)
+    assert face.landmarks is not None and face.landmarks.shape == (478, 3)
+    assert q.mask is True and "no_landmarks" not in q.reasons
 
 
 # --- embeddings and scores -------------------------------------------------------------------------------
@@ -332,13 +468,13 @@ def test_embedding_tolerates_box_jitter(
 
 
 @pytest.fixture(scope="module")
-def onnx_embedder(tmp_path_factory: pytest.TempPathFactory) -> OnnxDlibFaceEmbedder:
-    from shiren.engine.face.onnx_embedder import converted_model_path
-
-    cache = tmp_path_factory.mktemp("models")
-    if not converted_model_path(cache).exists():
+def onnx_embedder(models: Models, model_cache: Path) -> OnnxDlibFaceEmbedder:
+    """The bundle's default embedder, converted once into the session's model cache."""
+    if not converted_model_path(model_cache).exists():
         pytest.importorskip("onnx", reason="the one-off conversion needs the onnx package")
-    return OnnxDlibFaceEmbedder(cache_dir=cache)
+    emb = models.embedder
+    assert isinstance(emb, OnnxDlibFaceEmbedder)
+    return emb
 
 
 def test_dlib_reader_parses_the_whole_network() -> None:
@@ -388,22 +524,32 @@ def test_onnx_embedder_scores_and_batches(
         assert float(np.dot(row / np.linalg.norm(row), emb[n])) > 0.99999
 
 
-def test_onnx_model_is_cached(
-    onnx_embedder: OnnxDlibFaceEmbedder, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    from shiren.engine.face.onnx_embedder import converted_model_path, load_or_convert
-
-    cache = tmp_path_factory.getbasetemp()
-    cached = [p for p in cache.rglob("dlib_resnet_v1_*.onnx")]
-    assert cached, "the converted model is written to the cache folder"
-    assert load_or_convert(cached[0].parent) == cached[0].read_bytes()
-    assert converted_model_path(cached[0].parent) == cached[0]
+def test_onnx_model_is_cached(onnx_embedder: OnnxDlibFaceEmbedder, model_cache: Path) -> None:
+    cached = converted_model_path(model_cache)
+    assert cached.parent == model_cache
+    assert sorted(p.name for p in model_cache.glob("dlib_resnet_v1_*")) == [
+        cached.name,
+        cached.with_suffix(".sha256").name,
+    ], "the converted model and its digest are written to the bundle's cache folder"
+    assert load_or_convert(model_cache) == cached.read_bytes()
     # a damaged cache file is detected by its digest and replaced by a fresh conversion
-    good = cached[0].read_bytes()
-    cached[0].write_bytes(good[: len(good) // 2])
+    good = cached.read_bytes()
+    cached.write_bytes(good[: len(good) // 2])
     if importlib.util.find_spec("onnx") is not None:
-        assert load_or_convert(cached[0].parent) == good
-        assert cached[0].read_bytes() == good
+        assert load_or_convert(model_cache) == good
+        assert cached.read_bytes() == good
+
+
+def test_onnx_model_without_a_cache_dir_is_converted_in_memory(
+    onnx_embedder: OnnxDlibFaceEmbedder, model_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("onnx")
+    monkeypatch.chdir(tmp_path)
+    old_default = get_settings().data_dir / "models"  # where the converted model used to go by itself
+    before = set(old_default.glob("*")) if old_default.exists() else set()
+    assert load_or_convert(None) == converted_model_path(model_cache).read_bytes()
+    assert list(tmp_path.iterdir()) == []
+    assert (set(old_default.glob("*")) if old_default.exists() else set()) == before
 
 
 def test_conversion_self_check_rejects_a_wrong_model() -> None:

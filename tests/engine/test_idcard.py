@@ -17,7 +17,15 @@ import pytest
 from shiren.domain.idnumber import parse_id_number
 from shiren.engine import idcard
 from shiren.engine.idcard import CardBack, CardFront, decode_image, find_card_quad, read_back, read_front
-from shiren.engine.ocr import TextRecognizer, available_recognizers, get_text_recognizer
+from shiren.engine.idcard.front import _fix_province
+from shiren.engine.idcard.text import (
+    _extract_number,
+    _match_ethnic,
+    _normalize_authority,
+    _parse_date,
+    _parse_validity,
+)
+from shiren.engine.ocr import TextRecognizer, available_recognizers, make_text_recognizer
 from tests.fixtures.idcards import (
     CardSample,
     CardTruth,
@@ -35,18 +43,24 @@ BACK_FIELDS = ("authority", "start_date", "end_date")
 
 
 @cache
+def rapidocr() -> TextRecognizer:
+    """The recogniser every test passes in (the engine takes its OCR model as an argument); loaded once."""
+    return make_text_recognizer("rapidocr")
+
+
+@cache
 def sample(seed: int, **kw: object) -> CardSample:
     return make_card(seed, **kw)  # type: ignore[arg-type]
 
 
 @cache
 def front_of(seed: int, **kw: object) -> CardFront:
-    return read_front(decode_image(sample(seed, **kw).front))
+    return read_front(decode_image(sample(seed, **kw).front), ocr=rapidocr())
 
 
 @cache
 def back_of(seed: int, **kw: object) -> CardBack:
-    return read_back(decode_image(sample(seed, **kw).back))
+    return read_back(decode_image(sample(seed, **kw).back), ocr=rapidocr())
 
 
 def wrong_fields(
@@ -165,7 +179,7 @@ def test_cropped_card_without_background() -> None:
     rng = random.Random(9)
     truth = sample(9).truth
     flat = render_front(truth, rng)
-    front = read_front(flat)
+    front = read_front(flat, ocr=rapidocr())
     assert front.found and front.quad_source == "frame"
     assert (front.name, front.number) == (truth.name, truth.number)
 
@@ -177,14 +191,14 @@ def test_cropped_card_without_background() -> None:
 def test_photo_without_card_is_not_found(kind: str) -> None:
     data = make_face_photo(1) if kind == "face" else make_document_photo(2)
     img = decode_image(data)
-    front, back = read_front(img), read_back(img)
+    front, back = read_front(img, ocr=rapidocr()), read_back(img, ocr=rapidocr())
     assert not front.found and not front.genuine and front.name == "" and front.portrait is None
     assert not back.found and not back.genuine
     assert "card_not_found" in [e.code for e in front.evidence]
 
 
 def test_back_given_as_front() -> None:
-    front = read_front(decode_image(sample(0).back))
+    front = read_front(decode_image(sample(0).back), ocr=rapidocr())
     assert not front.found
     assert "wrong_side" in [e.code for e in front.evidence]
 
@@ -196,14 +210,14 @@ def test_printed_sex_disagreeing_with_number_is_reported_not_overwritten() -> No
     forged = dataclasses.replace(base, sex=other)
     rng = random.Random(3)
     data, _ = photograph(render_front(forged, rng), rng, roll=0.0, tilt=0.0)
-    front = read_front(decode_image(data))
+    front = read_front(decode_image(data), ocr=rapidocr())
     assert front.found and front.sex == other
     assert "sex_mismatch" in [e.code for e in front.evidence]
 
 
 def test_read_card_checks_validity_term_against_age() -> None:
     s = sample(0)
-    reading = idcard.read_card(decode_image(s.front), decode_image(s.back))
+    reading = idcard.read_card(decode_image(s.front), decode_image(s.back), ocr=rapidocr())
     assert reading.id_card_info() == s.truth.id_card_info()
     assert reading.evidence == []
     # The holder of card 0 was 7 at issue: a 长期 back (only for holders 46+ at issue) must be flagged.
@@ -211,7 +225,7 @@ def test_read_card_checks_validity_term_against_age() -> None:
     young = dataclasses.replace(s.truth, end_date="长期")
     rng = random.Random(4)
     back, _ = photograph(render_back(young, rng), rng, roll=0.0, tilt=0.0)
-    reading = idcard.read_card(decode_image(s.front), decode_image(back))
+    reading = idcard.read_card(decode_image(s.front), decode_image(back), ocr=rapidocr())
     assert reading.back is not None and reading.back.end_date == "长期"
     assert "validity_term_mismatch" in [e.code for e in reading.evidence]
 
@@ -220,38 +234,36 @@ def test_read_card_checks_validity_term_against_age() -> None:
 
 
 def test_parsers_tolerate_ocr_noise() -> None:
-    assert idcard._parse_date("1990年1月2日") == "19900102"
-    assert idcard._parse_date("2002 年 11 月 30日") == "20021130"
-    assert idcard._parse_date("1990年13月2日") == ""
-    assert idcard._parse_validity("2015.03.01-长期") == ("20150301", "长期", False)
-    assert idcard._parse_validity("2015.O3.01一2025.03.01") == ("20150301", "20250301", False)
-    assert idcard._parse_validity("2015。03。01-2035.03.01") == ("20150301", "20350301", False)
+    assert _parse_date("1990年1月2日") == "19900102"
+    assert _parse_date("2002 年 11 月 30日") == "20021130"
+    assert _parse_date("1990年13月2日") == ""
+    assert _parse_validity("2015.03.01-长期") == ("20150301", "长期", False)
+    assert _parse_validity("2015.O3.01一2025.03.01") == ("20150301", "20250301", False)
+    assert _parse_validity("2015。03。01-2035.03.01") == ("20150301", "20350301", False)
     # End day lost: a 10-year term ends on the start's day; flagged as inferred.
-    assert idcard._parse_validity("2015.03.01-2025.0") == ("20150301", "20250301", True)
-    assert idcard._parse_validity("2015.03.01-2024.0") == ("20150301", "", False)
-    assert idcard._extract_number("11010119900307O03X") == "11010119900307003X"
-    assert idcard._extract_number("公民身份号码 110101199003070035") == "110101199003070035"
-    assert (
-        idcard._extract_number("998110101199909282651") == "110101199909282651"
-    )  # label remnants read as digits
-    assert idcard._match_ethnic("汉族") == ("汉", 1.0)
-    assert idcard._match_ethnic("维吾尔")[0] == "维吾尔"
-    assert idcard._match_ethnic("柯尔克")[0] == "柯尔克孜"
-    assert idcard._match_ethnic("并") == ("", 0.0)  # one edit from every one-character name: no guess
-    assert idcard._match_ethnic("么佬")[0] == "仫佬"  # 仫 is not in PP-OCRv4's character set
+    assert _parse_validity("2015.03.01-2025.0") == ("20150301", "20250301", True)
+    assert _parse_validity("2015.03.01-2024.0") == ("20150301", "", False)
+    assert _extract_number("11010119900307O03X") == "11010119900307003X"
+    assert _extract_number("公民身份号码 110101199003070035") == "110101199003070035"
+    assert _extract_number("998110101199909282651") == "110101199909282651"  # label remnants read as digits
+    assert _match_ethnic("汉族") == ("汉", 1.0)
+    assert _match_ethnic("维吾尔")[0] == "维吾尔"
+    assert _match_ethnic("柯尔克")[0] == "柯尔克孜"
+    assert _match_ethnic("并") == ("", 0.0)  # one edit from every one-character name: no guess
+    assert _match_ethnic("么佬")[0] == "仫佬"  # 仫 is not in PP-OCRv4's character set
 
 
 def test_repairs_use_closed_lists_and_the_other_side() -> None:
-    assert idcard._fix_province("广西社族自治区南宁市青秀区", None) == "广西壮族自治区南宁市青秀区"
-    assert idcard._fix_province("南省昆明市五华区", None) == "南省昆明市五华区"  # 云/河/湖南省: a tie
-    assert idcard._fix_province("南省昆明市五华区", "云南省") == "云南省昆明市五华区"  # the number breaks it
-    assert idcard._fix_province("湖北省武汉市", "河南省") == "湖北省武汉市"  # a clean reading is kept
-    assert idcard._normalize_authority("广州市公安师天河区分局") == ("广州市公安局天河区分局", True)
-    assert idcard._normalize_authority("南京市公安局有武分局", "江苏省南京市玄武区中山路1号") == (
+    assert _fix_province("广西社族自治区南宁市青秀区", None) == "广西壮族自治区南宁市青秀区"
+    assert _fix_province("南省昆明市五华区", None) == "南省昆明市五华区"  # 云/河/湖南省: a tie
+    assert _fix_province("南省昆明市五华区", "云南省") == "云南省昆明市五华区"  # the number breaks it
+    assert _fix_province("湖北省武汉市", "河南省") == "湖北省武汉市"  # a clean reading is kept
+    assert _normalize_authority("广州市公安师天河区分局") == ("广州市公安局天河区分局", True)
+    assert _normalize_authority("南京市公安局有武分局", "江苏省南京市玄武区中山路1号") == (
         "南京市公安局玄武分局",
         True,
     )
-    assert idcard._normalize_authority("北京市公安局东城分局", "上海市徐汇区") == (
+    assert _normalize_authority("北京市公安局东城分局", "上海市徐汇区") == (
         "北京市公安局东城分局",
         False,
     )
@@ -260,13 +272,12 @@ def test_repairs_use_closed_lists_and_the_other_side() -> None:
 # ---------------------------------------------------------------------------- the OCR plugin
 
 
-def test_recognizer_is_a_shared_thread_safe_plugin() -> None:
-    ocr = get_text_recognizer("rapidocr")
+def test_recognizer_is_a_thread_safe_plugin() -> None:
+    ocr = rapidocr()
     assert isinstance(ocr, TextRecognizer)
-    assert get_text_recognizer() is ocr  # Settings.ocr defaults to rapidocr, loaded once per process
     assert "rapidocr" in available_recognizers() and ocr.version.startswith("rapidocr")
     with pytest.raises(ValueError, match="unknown OCR plugin"):
-        get_text_recognizer("no-such-ocr")
+        make_text_recognizer("no-such-ocr")
     card = front_of(0).card
     assert card is not None
     expected = ocr.read(card)

@@ -3,15 +3,19 @@ challenged actions (tests/fixtures/liveness_video.py), encoded and decoded like 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from shiren.engine.face.types import DetectedFace
 from shiren.engine.liveness import VideoRejected, decode_video, verify_capture
+from shiren.engine.liveness.signals import measure
+from shiren.engine.models import Models
 from tests.fixtures import liveness_video as lv
 
 
-def run(clip: lv.Clip, actions: list[str], fourcc: str = "mp4v"):
+def run(models: Models, clip: lv.Clip, actions: list[str], fourcc: str = "mp4v"):
     frames = decode_video(clip.encode(fourcc), max_seconds=12)
-    return verify_capture(frames, actions)
+    return verify_capture(frames, actions, models=models)
 
 
 def failed(report) -> dict[str, str]:
@@ -33,45 +37,47 @@ def obama():
         ("s6_left", ["nod", "open_mouth"]),
     ],
 )
-def test_bona_fide_capture_passes_and_finds_the_actions_in_order(subject: str, actions: list[str]) -> None:
-    report = run(lv.bona_fide(lv.subject(subject), actions), actions)
+def test_bona_fide_capture_passes_and_finds_the_actions_in_order(
+    models: Models, subject: str, actions: list[str]
+) -> None:
+    report = run(models, lv.bona_fide(lv.subject(subject), actions), actions)
     assert report.passed, failed(report)
     seen = [e.action for e in report.events if e.action != "blink" or "blink" in actions]
     assert [a for a in seen if a in actions] == actions
     assert report.best_frame is not None
 
 
-def test_capture_at_headless_browser_frame_rate_passes(obama) -> None:
-    report = run(lv.bona_fide(obama, ["blink", "open_mouth"], fps=6), ["blink", "open_mouth"], "MJPG")
+def test_capture_at_headless_browser_frame_rate_passes(models: Models, obama) -> None:
+    report = run(models, lv.bona_fide(obama, ["blink", "open_mouth"], fps=6), ["blink", "open_mouth"], "MJPG")
     assert report.passed, failed(report)
 
 
-def test_still_photo_held_to_the_camera_fails(obama) -> None:
-    report = run(lv.static_photo(obama), ["blink", "turn_left"])
+def test_still_photo_held_to_the_camera_fails(models: Models, obama) -> None:
+    report = run(models, lv.static_photo(obama), ["blink", "turn_left"])
     assert not report.passed
     assert "liveness_actions" in failed(report)
     assert report.events == []
 
 
-def test_live_face_without_the_actions_fails(obama) -> None:
-    report = run(lv.no_action(obama), ["nod", "turn_right"])
+def test_live_face_without_the_actions_fails(models: Models, obama) -> None:
+    report = run(models, lv.no_action(obama), ["nod", "turn_right"])
     assert "liveness_actions" in failed(report)
 
 
-def test_right_actions_in_the_wrong_order_fail(obama) -> None:
-    report = run(lv.wrong_order(obama, ["blink", "open_mouth"]), ["blink", "open_mouth"])
+def test_right_actions_in_the_wrong_order_fail(models: Models, obama) -> None:
+    report = run(models, lv.wrong_order(obama, ["blink", "open_mouth"]), ["blink", "open_mouth"])
     assert "not performed in the asked order" in failed(report)["liveness_actions"]
 
 
-def test_actions_that_were_not_asked_for_fail(obama) -> None:
+def test_actions_that_were_not_asked_for_fail(models: Models, obama) -> None:
     clip = lv.bona_fide(obama, ["blink", "turn_left", "nod"])
-    report = run(clip, ["blink", "nod"])
+    report = run(models, clip, ["blink", "nod"])
     assert "not asked for: turn_left" in failed(report)["liveness_actions"]
 
 
-def test_face_that_changes_mid_capture_fails() -> None:
+def test_face_that_changes_mid_capture_fails(models: Models) -> None:
     clip = lv.face_swap(lv.subject("obama"), lv.subject("s5_top"), ["blink", "open_mouth"])
-    report = run(clip, ["blink", "open_mouth"])
+    report = run(models, clip, ["blink", "open_mouth"])
     assert "liveness_same_face" in failed(report)
 
 
@@ -88,18 +94,59 @@ def test_undecodable_uploads_are_refused_with_a_reason(obama) -> None:
     assert exc.value.code == "VideoTooLong"
 
 
-def test_flash_reflection_of_the_drawn_colours_passes_and_its_absence_fails(obama) -> None:
+def test_flash_reflection_of_the_drawn_colours_passes_and_its_absence_fails(models: Models, obama) -> None:
     from shiren.domain.challenge import draw_challenge
 
     plan = draw_challenge(None, flash=True)
     lit = lv.bona_fide(obama, plan.actions, flash=plan.flash)
-    report = verify_capture(decode_video(lit.encode(), max_seconds=12), plan.actions, flash=plan.flash)
+    report = verify_capture(
+        decode_video(lit.encode(), max_seconds=12), plan.actions, models=models, flash=plan.flash
+    )
     assert report.passed, failed(report)
     dark = lv.bona_fide(obama, plan.actions)
-    report = verify_capture(decode_video(dark.encode(), max_seconds=12), plan.actions, flash=plan.flash)
+    report = verify_capture(
+        decode_video(dark.encode(), max_seconds=12), plan.actions, models=models, flash=plan.flash
+    )
     assert "liveness_flash_reflection" in failed(report)
     other = draw_challenge(None, flash=True)
     wrong = lv.bona_fide(obama, plan.actions, flash=other.flash)
-    report = verify_capture(decode_video(wrong.encode(), max_seconds=12), plan.actions, flash=plan.flash)
+    report = verify_capture(
+        decode_video(wrong.encode(), max_seconds=12), plan.actions, models=models, flash=plan.flash
+    )
     if other.flash["colors"] != plan.flash["colors"]:
         assert "liveness_flash_reflection" in failed(report)
+
+
+class CountingDetector:
+    """Wraps the real detector and records the frame of each call, to see which detector the code runs."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name, self.version = "counting", inner.version
+        self.frames: list[np.ndarray] = []
+
+    def detect(self, image_bgr: np.ndarray) -> list[DetectedFace]:
+        self.frames.append(image_bgr)
+        return self.inner.detect(image_bgr)
+
+
+def test_signals_count_faces_with_the_detector_they_are_given(models: Models, obama) -> None:
+    frames = decode_video(lv.bona_fide(obama, ["blink"], fps=6).encode("MJPG"), max_seconds=12)
+    counting = CountingDetector(models.detector)
+    signals = measure(frames, detector=counting, detect_every=3)
+    assert len(signals) == len(frames)
+    assert [id(f) for f in counting.frames] == [id(f.bgr) for f in frames[::3]]
+    assert all(s.faces == 1 for s in signals if s.has_face)
+
+
+def test_verify_capture_runs_the_models_it_is_given(models: Models, obama) -> None:
+    """Every detection of a decision (face count per frame, continuity samples) goes through the bundle."""
+    actions = ["blink", "open_mouth"]
+    frames = decode_video(lv.bona_fide(obama, actions, fps=6).encode("MJPG"), max_seconds=12)
+    counting = CountingDetector(models.detector)
+    bundle = Models.of(detector=counting, embedder=models.embedder, landmarker=models.landmarker)
+    report = verify_capture(frames, actions, models=bundle)
+    assert report.passed, failed(report)
+    counted = [id(f.bgr) for f in frames[::2]]  # the face count, on every 2nd frame
+    assert [id(f) for f in counting.frames[: len(counted)]] == counted
+    assert len(counting.frames) > len(counted)  # then the same-face check on the best frame and samples

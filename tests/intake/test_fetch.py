@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shiren.intake import ImageRejected, RequestBudget, fetch_image, fetch_image_sync
+from shiren.intake import FetchFailed, RequestBudget, fetch_image, fetch_image_sync
 from shiren.intake import fetch as fetch_module
 from shiren.settings import Settings
 
@@ -31,10 +31,10 @@ def fetch(url: str, settings: Settings, budget: RequestBudget | None = None, **k
     return fetch_image_sync(url, settings, budget=budget, field=FIELD, **kwargs)  # type: ignore[arg-type]
 
 
-def refused(url: str, settings: Settings, **kwargs: object) -> ImageRejected:
-    with pytest.raises(ImageRejected) as info:
+def refused(url: str, settings: Settings, **kwargs: object) -> FetchFailed:
+    with pytest.raises(FetchFailed) as info:
         fetch(url, settings, **kwargs)  # type: ignore[arg-type]
-    assert info.value.code == "InvalidParameter"
+    assert info.value.field == FIELD
     assert info.value.message.startswith(f"{FIELD}: ")
     assert str(info.value) == info.value.message
     return info.value
@@ -355,7 +355,7 @@ def test_request_budget_shared_by_concurrent_fetches(server: LocalServer) -> Non
         return await asyncio.gather(*fetches, return_exceptions=True)
 
     results = asyncio.run(main())
-    errors = [r for r in results if isinstance(r, ImageRejected)]
+    errors = [r for r in results if isinstance(r, FetchFailed)]
     assert len(errors) >= 1
     assert all("exceed 8 MB in total" in e.message for e in errors)
     assert budget.used <= 8 * MB

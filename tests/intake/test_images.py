@@ -33,7 +33,7 @@ RED_RGB = (255, 0, 0)
 def rejected(data: bytes, settings: Settings = SETTINGS) -> str:
     with pytest.raises(ImageRejected) as info:
         decode_image(data, FIELD, settings)
-    assert info.value.code == "InvalidParameter"
+    assert info.value.field == FIELD
     assert info.value.message.startswith(f"{FIELD}: ")
     return info.value.message
 

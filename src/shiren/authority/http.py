@@ -15,16 +15,15 @@ import binascii
 import httpx
 
 from shiren.authority.base import AuthorityAnswer, AuthorityUnavailable
-from shiren.settings import Settings
 
 
 class HttpAuthority:
     name = "http"
 
-    def __init__(self, settings: Settings) -> None:
-        self._url = settings.authority_http_url
-        self._timeout = settings.authority_http_timeout_s
-        self._token = settings.authority_http_token
+    def __init__(self, url: str | None, *, token: str | None = None, timeout_s: float = 5.0) -> None:
+        self._url = url
+        self._timeout = timeout_s
+        self._token = token
 
     def lookup(self, tenant_id: int, name: str, id_number: str) -> AuthorityAnswer:
         if not self._url:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from shiren.authority.base import AuthorityAnswer
-from shiren.runtime import Runtime
-from shiren.storage.blobs import BlobNotFound
-from shiren.storage.models import RegistryIdentity
+from shiren.storage.blobs import BlobNotFound, BlobStore
+from shiren.storage.crypto import Crypto
+from shiren.storage.repo.registry import identity_by_index
 
 INDEX_SCOPE = "registry.id_number"
 
@@ -16,18 +16,16 @@ INDEX_SCOPE = "registry.id_number"
 class RegistryAuthority:
     name = "registry"
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._rt = runtime
+    def __init__(self, sessions: sessionmaker[Session], crypto: Crypto, blobs: BlobStore) -> None:
+        self._sessions = sessions
+        self._crypto = crypto
+        self._blobs = blobs
 
     def lookup(self, tenant_id: int, name: str, id_number: str) -> AuthorityAnswer:
-        crypto = self._rt.crypto
+        crypto = self._crypto
         index = crypto.blind_index(id_number, INDEX_SCOPE)
-        with self._rt.sessions() as session:
-            row = session.scalar(
-                select(RegistryIdentity).where(
-                    RegistryIdentity.tenant_id == tenant_id, RegistryIdentity.id_number_index == index
-                )
-            )
+        with self._sessions() as session:
+            row = identity_by_index(session, tenant_id, index)
         if row is None:
             return AuthorityAnswer(identity_match=False)
         known_name = crypto.decrypt_field(row.name_enc, f"registry.name:{index}")
@@ -36,7 +34,7 @@ class RegistryAuthority:
         photo = None
         if row.photo_blob_id:
             try:
-                photo = self._rt.blobs.get(row.photo_blob_id)
+                photo = self._blobs.get(row.photo_blob_id)
             except BlobNotFound:
                 photo = None
         template = None

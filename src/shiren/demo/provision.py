@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
+from shiren.domain.redirects import normalise_origin
 from shiren.runtime import Runtime
 from shiren.storage.repo import scenes as scene_repo
 from shiren.storage.repo import tenants as tenant_repo
@@ -36,7 +37,7 @@ class DemoAccount:
 
 
 def _provision_once(runtime: Runtime) -> DemoAccount:
-    origin = scene_repo.normalise_origin(runtime.settings.base_url)
+    origin = normalise_origin(runtime.settings.base_url)
     with runtime.sessions() as session, session.begin():
         tenant = tenant_repo.get_or_create_tenant(session, TENANT)
         key = None

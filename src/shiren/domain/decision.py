@@ -53,6 +53,8 @@ def score_check(name: str, fails_with: int, score: float | None, threshold: floa
 # Default thresholds on the calibrated 0-100 scale (80 ↔ FAR 1e-3). A stricter 90 (1e-4) rejects too many
 # genuine users against small, years-old card portraits with the CC0 dlib model; scenes can raise it.
 DEFAULT_THRESHOLDS: dict[str, float] = {"authority": 80.0, "idcard": 80.0, "retained": 80.0}
+# The comparisons a scene can set a threshold for: the authority photo, the card portrait, a retained photo.
+THRESHOLD_NAMES: tuple[str, ...] = tuple(DEFAULT_THRESHOLDS)
 
 
 def thresholds_for(scene_thresholds: dict[str, float] | None) -> dict[str, float]:

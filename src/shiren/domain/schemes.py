@@ -14,24 +14,59 @@ class Mode(StrEnum):
 
 @dataclass(frozen=True)
 class Scheme:
+    """What a scheme needs; the decision pipeline and the device protocol read these flags, never names."""
+
     name: str
     mode: Mode
     token_required: tuple[str, ...]  # DescribeVerifyToken parameters that must be present
-    captures_card: bool  # the user photographs the ID card
+    captures_card: bool  # the user photographs the ID card on the device
     identity: bool  # checks a name + ID number (vs. liveness-only schemes)
+    manual_input: bool = False  # the user types name and number (they replace the integrator's)
+    confirm_step: bool = False  # the user confirms the card's OCR; identity is read from the card
+    flash: bool = False  # a colour sequence on the screen whose reflection must follow it
+    retained_photo: bool = False  # the live face is compared with FaceRetainedImageUrl
+
+    @property
+    def live(self) -> bool:
+        """Decided from a device capture (liveness), not from images sent by the integrator's server."""
+        return self.mode is not Mode.SERVER
+
+    @property
+    def hosted_page(self) -> bool:
+        """The user verifies on shiren's own H5 page, which redirects back when done."""
+        return self.mode is Mode.H5
+
+    @property
+    def identity_from_user(self) -> bool:
+        """The name and number the decision checks come from the device (typed or confirmed)."""
+        return self.manual_input or self.confirm_step
+
+    @property
+    def card_by_url(self) -> bool:
+        """Card photos, when given, come as URLs from the integrator (checked against the identity)."""
+        return self.identity and not self.captures_card
 
 
 SCHEMES: dict[str, Scheme] = {
     s.name: s
     for s in (
-        Scheme("RPBasic", Mode.SDK, (), captures_card=True, identity=True),
-        Scheme("RPManual", Mode.SDK, (), captures_card=False, identity=True),
+        Scheme("RPBasic", Mode.SDK, (), captures_card=True, identity=True, confirm_step=True),
+        Scheme("RPManual", Mode.SDK, (), captures_card=False, identity=True, manual_input=True),
         Scheme("RPBioID", Mode.SDK, ("Name", "IdCardNumber"), captures_card=True, identity=True),
         Scheme("RPBioOnly", Mode.SDK, ("Name", "IdCardNumber"), captures_card=False, identity=True),
-        Scheme("RPBioOnlyPro", Mode.SDK, ("Name", "IdCardNumber"), captures_card=False, identity=True),
+        Scheme(
+            "RPBioOnlyPro", Mode.SDK, ("Name", "IdCardNumber"), captures_card=False, identity=True, flash=True
+        ),
         Scheme("RPH5BioOnly", Mode.H5, ("Name", "IdCardNumber"), captures_card=False, identity=True),
         Scheme("RPMin", Mode.SERVER, (), captures_card=False, identity=True),
-        Scheme("FVBioOnly", Mode.SDK, ("FaceRetainedImageUrl",), captures_card=False, identity=False),
+        Scheme(
+            "FVBioOnly",
+            Mode.SDK,
+            ("FaceRetainedImageUrl",),
+            captures_card=False,
+            identity=False,
+            retained_photo=True,
+        ),
         Scheme("FDBioOnly", Mode.SDK, (), captures_card=False, identity=False),
     )
 }
@@ -39,11 +74,15 @@ SCHEMES: dict[str, Scheme] = {
 AUTHORITIES = ("none", "registry", "http")
 
 
+class UnknownScheme(ValueError):
+    """No scheme of that name."""
+
+
 def get_scheme(name: str) -> Scheme:
     try:
         return SCHEMES[name]
     except KeyError:
-        raise ValueError(f"unknown scheme {name!r}; one of {', '.join(SCHEMES)}") from None
+        raise UnknownScheme(f"unknown scheme {name!r}; one of {', '.join(SCHEMES)}") from None
 
 
 def step_list(scheme: Scheme, *, guide: bool = True, privacy: bool = True, result: bool = True) -> list[str]:
@@ -51,16 +90,16 @@ def step_list(scheme: Scheme, *, guide: bool = True, privacy: bool = True, resul
     steps: list[str] = []
     if guide:
         steps.append("GUIDE")
-    if privacy and scheme.mode is not Mode.SERVER:
+    if privacy and scheme.live:
         steps.append("PRIVACY")
-    if scheme.name == "RPManual":
+    if scheme.manual_input:
         steps.append("MANUAL_INPUT")
-    if scheme.mode is not Mode.SERVER:
+    if scheme.live:
         steps.append("FACE_LIVENESS")
     if scheme.captures_card:
         steps.append("TAKE_ID_PHOTO")
-    if scheme.name == "RPBasic":
+    if scheme.confirm_step:
         steps.append("ID_CONFIRM")
-    if result and scheme.mode is not Mode.SERVER:
+    if result and scheme.live:
         steps.append("RESULT")
     return steps

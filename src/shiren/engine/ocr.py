@@ -28,7 +28,7 @@ __all__ = [
     "TextRecognizer",
     "available_recognizers",
     "crop_quad",
-    "get_text_recognizer",
+    "make_text_recognizer",
 ]
 
 Quad = np.ndarray  # float32 (4, 2): top-left, top-right, bottom-right, bottom-left
@@ -104,7 +104,7 @@ def crop_quad(image: np.ndarray, quad: np.ndarray, pad: float = 0.0) -> np.ndarr
 
 
 class RapidOcrRecognizer:
-    """PP-OCRv4 through ``rapidocr-onnxruntime``; one instance per process (see ``get_text_recognizer``).
+    """PP-OCRv4 through ``rapidocr-onnxruntime``; one instance per process (held by ``Models``).
 
     onnxruntime sessions are thread-safe, but RapidOCR keeps per-call state in its pre-processing objects,
     so calls are serialised with a lock; on a small server this also avoids oversubscribing the cores.
@@ -198,30 +198,16 @@ class RapidOcrRecognizer:
         return lines
 
 
-_FACTORIES: dict[str, Callable[[], TextRecognizer]] = {"rapidocr": RapidOcrRecognizer}
-_INSTANCES: dict[str, TextRecognizer] = {}
-_INSTANCES_LOCK = threading.Lock()
+RECOGNIZERS: dict[str, Callable[[], TextRecognizer]] = {"rapidocr": RapidOcrRecognizer}
 
 
 def available_recognizers() -> list[str]:
     """Names accepted by ``Settings.ocr``."""
-    return sorted(_FACTORIES)
+    return sorted(RECOGNIZERS)
 
 
-def get_text_recognizer(name: str | None = None) -> TextRecognizer:
-    """The process-wide recogniser for ``name`` (default ``Settings.ocr``); models load once, on first use."""
-    if name is None:
-        from shiren.settings import get_settings
-
-        name = get_settings().ocr
-    inst = _INSTANCES.get(name)
-    if inst is not None:
-        return inst
-    if name not in _FACTORIES:
+def make_text_recognizer(name: str) -> TextRecognizer:
+    """A new recogniser of the plugin ``name`` (loading takes a second: build one per process)."""
+    if name not in RECOGNIZERS:
         raise ValueError(f"unknown OCR plugin {name!r}; available: {', '.join(available_recognizers())}")
-    with _INSTANCES_LOCK:
-        inst = _INSTANCES.get(name)
-        if inst is None:
-            inst = _FACTORIES[name]()
-            _INSTANCES[name] = inst
-    return inst
+    return RECOGNIZERS[name]()

@@ -1,15 +1,17 @@
 """Image intake (SPEC 4.6): fetch integrator-supplied image URLs safely and decode untrusted image bytes."""
 
-from shiren.intake.errors import INVALID_PARAMETER, ImageRejected
+from shiren.intake.errors import DestinationRefused, FetchFailed, ImageRejected, IntakeError
 from shiren.intake.fetch import MAX_REDIRECTS, RequestBudget, fetch_image, fetch_image_sync
 from shiren.intake.images import MAX_INPUT_BYTES, DecodedImage, decode_image, reencode_jpeg, sniff_format
 
 __all__ = [
-    "INVALID_PARAMETER",
     "MAX_INPUT_BYTES",
     "MAX_REDIRECTS",
     "DecodedImage",
+    "DestinationRefused",
+    "FetchFailed",
     "ImageRejected",
+    "IntakeError",
     "RequestBudget",
     "decode_image",
     "fetch_image",

@@ -1,27 +1,44 @@
-"""The one exception the intake raises, so the API layer can turn any image problem into an Alibaba error."""
+"""The errors the intake raises: one tree, with the field and the reason as attributes.
+
+``IntakeError`` is what a caller catches to turn any refused input into its protocol's error (the API
+layer maps ``field`` and ``reason``; nobody parses messages). Below it, ``ImageRejected`` is about the bytes
+of an image, ``FetchFailed`` about reaching a URL, and ``DestinationRefused`` a policy refusal of a URL or
+its addresses (retrying will not help, so a sender that retries gives up at once).
+"""
 
 from __future__ import annotations
-
-INVALID_PARAMETER = "InvalidParameter"
 
 _KIB = 1024
 _MIB = 1024 * 1024
 
 
-class ImageRejected(Exception):
-    """An image (or its URL) was refused; ``message`` is safe to return to the integrator and to log.
+class IntakeError(Exception):
+    """Input was refused. ``field`` names the parameter (``FaceImageUrl``, ``id_front`` …), ``reason`` says
+    why in words safe to return and to log: never the URL (its query may carry access tokens), never data."""
 
-    ``code`` is an Alibaba-style error code (``InvalidParameter`` for everything the integrator can fix).
-    Messages never contain the URL: its query string may carry access tokens.
-    """
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+    @property
+    def message(self) -> str:
+        return f"{self.field}: {self.reason}"
 
     def __repr__(self) -> str:
-        return f"ImageRejected({self.code!r}, {self.message!r})"
+        return f"{type(self).__name__}({self.field!r}, {self.reason!r})"
+
+
+class ImageRejected(IntakeError):
+    """The bytes are not an acceptable image (size, type, header, pixels, truncation)."""
+
+
+class FetchFailed(IntakeError):
+    """A URL could not be fetched or sent to (resolution, connection, timeout, size, status)."""
+
+
+class DestinationRefused(FetchFailed):
+    """The URL, or an address its host resolves to, may not be contacted at all (a policy refusal)."""
 
 
 def human_size(n: int) -> str:

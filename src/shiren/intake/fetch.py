@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from shiren.intake.errors import INVALID_PARAMETER, ImageRejected, human_size
+from shiren.intake.errors import DestinationRefused, FetchFailed, human_size
 from shiren.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,14 +65,6 @@ _HEADERS = {
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-class DestinationRefused(ImageRejected):
-    """The URL, or an address its host resolves to, may not be contacted at all.
-
-    A policy refusal, not a network failure: trying again later gives the same answer, so a sender that
-    retries (the callback worker) gives up at once. Image callers need not care: it is an ImageRejected.
-    """
-
-
 class RequestBudget:
     """Bytes that all images of one API request may download together (SPEC 4.6: 8 MB per request).
 
@@ -97,13 +89,11 @@ class RequestBudget:
     def remaining(self) -> int:
         return max(0, self.limit - self._used)
 
-    def exceeded_error(self, field: str) -> ImageRejected:
-        return ImageRejected(
-            INVALID_PARAMETER, f"{field}: images of this request exceed {human_size(self.limit)} in total"
-        )
+    def exceeded_error(self, field: str) -> FetchFailed:
+        return FetchFailed(field, f"images of this request exceed {human_size(self.limit)} in total")
 
     def consume(self, n: int, field: str) -> None:
-        """Charge ``n`` bytes, or raise :class:`ImageRejected` (and charge nothing) if that goes over."""
+        """Charge ``n`` bytes, or raise :class:`FetchFailed` (and charge nothing) if that goes over."""
         with self._lock:
             if self._used + n > self.limit:
                 raise self.exceeded_error(field)
@@ -166,15 +156,15 @@ def is_public_address(ip: IPAddress) -> bool:
 
 def _rejected(
     field: str, reason: str, target: _Target | None = None, *, kind: str = "image", permanent: bool = False
-) -> ImageRejected:
+) -> FetchFailed:
     """The exception for a refusal; ``permanent`` marks policy refusals (:class:`DestinationRefused`)."""
     what = f"{kind} URL refused" if permanent or kind == "image" else f"{kind} request failed"
     if target is None:
         log.info("%s: %s", what, reason)
     else:
         log.info("%s (%s): %s", what, target.log_name, reason)
-    cls = DestinationRefused if permanent else ImageRejected
-    return cls(INVALID_PARAMETER, f"{field}: {reason}")
+    cls = DestinationRefused if permanent else FetchFailed
+    return cls(field, reason)
 
 
 def _is_ipv6_literal(host: str) -> bool:
@@ -217,7 +207,7 @@ def _legacy_ipv4(host: str) -> str | None:
 def _parse(url: str | httpx.URL, field: str, *, kind: str = "image") -> _Target:
     """Parse and vet the parts of a URL that can be judged without the network (refusals are permanent)."""
 
-    def refuse(reason: str) -> ImageRejected:
+    def refuse(reason: str) -> FetchFailed:
         return _rejected(field, reason, kind=kind, permanent=True)
 
     if isinstance(url, str) and len(url) > MAX_URL_LENGTH:
@@ -408,7 +398,7 @@ async def fetch_image(
 ) -> bytes:
     """Download the image at ``url`` (an integrator's API parameter named ``field``) and return its bytes.
 
-    Raises :class:`ImageRejected` for anything wrong with the URL, the host, the transfer or the size; the
+    Raises :class:`FetchFailed` for anything wrong with the URL, the host, the transfer or the size; the
     message starts with ``field``. The bytes are not checked to be an image: pass them to
     :func:`shiren.intake.images.decode_image` (in a thread). ``ssl_context`` replaces the default CA
     store (e.g. an on-premises CA); certificates are always checked against the URL's host name.
@@ -466,7 +456,7 @@ async def send_checked_request(
     whole exchange. At most ``max_response_bytes`` of the answer are read, then the connection is closed.
 
     Raises :class:`DestinationRefused` when the URL or its addresses are not allowed (retrying will not
-    help) and :class:`ImageRejected` for network failures (resolution, connection, timeout, transfer).
+    help) and :class:`FetchFailed` for network failures (resolution, connection, timeout, transfer).
     Messages start with ``field`` and never contain the URL.
     """
     target = _parse(url, field, kind=kind)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
-from shiren.intake.errors import INVALID_PARAMETER, ImageRejected, human_size
+from shiren.intake.errors import ImageRejected, human_size
 from shiren.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ def _jpeg_walk(data: bytes) -> tuple[tuple[int, int] | None, str | None]:
 
 def _reject(field: str, reason: str) -> ImageRejected:
     log.info("image refused: %s", reason)
-    return ImageRejected(INVALID_PARAMETER, f"{field}: {reason}")
+    return ImageRejected(field, reason)
 
 
 def _header_check(data: bytes, fmt: str, field: str, max_pixels: int) -> tuple[int, int]:
@@ -236,7 +236,7 @@ def _upright(image: Image.Image) -> Image.Image:
 def decode_image(data: bytes, field: str, settings: Settings) -> DecodedImage:
     """Check and decode one untrusted image given as the API parameter ``field``.
 
-    Raises :class:`ImageRejected` (``InvalidParameter``, message starting with ``field``) for empty,
+    Raises :class:`ImageRejected` (with ``field`` and ``reason``) for empty,
     oversized, unsupported, truncated, corrupt or too-many-pixel images.
     """
     if not data:

@@ -9,8 +9,8 @@ import numpy as np
 
 from shiren.domain.scores import similarity_score
 from shiren.engine.face.quality import assess_quality
-from shiren.engine.face.registry import get_detector, get_embedder
 from shiren.engine.face.types import DetectedFace, FaceQuality
+from shiren.engine.models import Models
 
 
 @dataclass
@@ -22,26 +22,21 @@ class FaceAnalysis:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-def embedder_id() -> str:
-    emb = get_embedder()
-    return f"{emb.name}:{emb.version}"
-
-
 def analyse_face(
-    image_bgr: np.ndarray, *, embed: bool = True, min_quality_to_embed: str = "LOW"
+    models: Models, image_bgr: np.ndarray, *, embed: bool = True, min_quality_to_embed: str = "LOW"
 ) -> FaceAnalysis | None:
     """The largest face of the image, its quality, and its embedding; None when there is no face."""
     t0 = time.perf_counter()
-    faces = get_detector().detect(image_bgr)
+    faces = models.detector.detect(image_bgr)
     t1 = time.perf_counter()
     if not faces:
         return None
     face = faces[0]
-    quality = assess_quality(image_bgr, face)
+    quality = assess_quality(image_bgr, face, models.landmarker)
     t2 = time.perf_counter()
     embedding = None
     if embed and (quality.level != "UNQUALIFIED" or min_quality_to_embed == "UNQUALIFIED"):
-        embedding = get_embedder().embed(image_bgr, face)
+        embedding = models.embedder.embed(image_bgr, face)
     t3 = time.perf_counter()
     timings = {"detect": (t1 - t0) * 1000, "quality": (t2 - t1) * 1000, "embed": (t3 - t2) * 1000}
     return FaceAnalysis(face, quality, embedding, len(faces), {k: round(v, 1) for k, v in timings.items()})

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from shiren.runtime import Runtime
 from shiren.storage.models import Blob
 from shiren.storage.repo import audit
+from shiren.storage.repo.blobs import blob_row
 
 
 class LinkRejected(Exception):
@@ -45,7 +46,7 @@ def open_media(
     if expires_at < time.time():
         raise LinkRejected("link expired")
     with runtime.sessions() as session, session.begin():
-        blob = session.get(Blob, blob_id)
+        blob = blob_row(session, blob_id)
         if blob is None or blob.tenant_id != tenant_id:
             raise LinkRejected("no such object")
         data = runtime.blobs.get(blob_id)

@@ -11,14 +11,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
-
 from shiren.authority.registry import INDEX_SCOPE
 from shiren.domain.idnumber import InvalidIdNumber, parse_id_number
 from shiren.intake import ImageRejected, decode_image, reencode_jpeg
 from shiren.runtime import Runtime
-from shiren.services.faces import analyse_face, embedder_id
+from shiren.services.faces import analyse_face
 from shiren.storage.models import RegistryIdentity
+from shiren.storage.repo.registry import identity_by_index
 from shiren.storage.repo.tenants import get_or_create_tenant
 
 REQUIRED_COLUMNS = ("name", "id_number", "photo")
@@ -63,7 +62,7 @@ def _prepare(runtime: Runtime, base: Path, row: dict[str, str]) -> tuple[str, st
         image = decode_image(photo_path.read_bytes(), "photo", runtime.settings)
     except ImageRejected as exc:
         raise BadRow(exc.message) from None
-    analysis = analyse_face(image.bgr)
+    analysis = analyse_face(runtime.models, image.bgr)
     if analysis is None:
         raise BadRow("no face in the photo")
     if analysis.embedding is None:
@@ -77,7 +76,7 @@ def import_csv(
 ) -> ImportReport:
     report = ImportReport()
     crypto = runtime.crypto
-    model = embedder_id()
+    model = runtime.models.embedder_id
     with runtime.sessions() as session, session.begin():
         tenant_id = get_or_create_tenant(session, tenant).id
     for line, row in read_rows(path):
@@ -89,11 +88,7 @@ def import_csv(
             index = crypto.blind_index(number, INDEX_SCOPE)
             blob_id = runtime.blobs.put(jpeg)
             with runtime.sessions() as session, session.begin():
-                existing = session.scalar(
-                    select(RegistryIdentity).where(
-                        RegistryIdentity.tenant_id == tenant_id, RegistryIdentity.id_number_index == index
-                    )
-                )
+                existing = identity_by_index(session, tenant_id, index)
                 old_blob = existing.photo_blob_id if existing else None
                 identity = existing or RegistryIdentity(tenant_id=tenant_id, id_number_index=index)
                 identity.name_enc = crypto.encrypt_field(name, f"registry.name:{index}")

@@ -227,6 +227,10 @@ class Upload(Base):
     size: Mapped[int] = mapped_column(Integer)
     challenge_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The card front as read for the user's confirm step (encrypted JSON) and its printed portrait (a blob),
+    # so the decision uses that reading instead of running the OCR again.
+    reading_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    reading_blob_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class CallbackOutbox(Base):

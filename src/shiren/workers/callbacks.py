@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
-from shiren.intake.errors import ImageRejected
-from shiren.intake.fetch import DestinationRefused, send_checked_request
+from shiren.intake.errors import DestinationRefused, FetchFailed
+from shiren.intake.fetch import send_checked_request
 from shiren.runtime import Runtime
 from shiren.services.callbacks import add_enqueue_listener, outbox_signing_secret, webhook_headers
 from shiren.settings import Settings
@@ -151,7 +151,7 @@ async def send(job: Job, settings: Settings) -> TryResult:
         )
     except DestinationRefused as exc:
         return result(error=exc.message[:ERROR_LENGTH], permanent=True)
-    except ImageRejected as exc:
+    except FetchFailed as exc:
         return result(error=exc.message[:ERROR_LENGTH])
     status = response.status_code
     return result(status_code=status, error=None if 200 <= status < 300 else f"HTTP {status}")

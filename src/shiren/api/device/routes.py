@@ -1,5 +1,6 @@
 """Device endpoints under ``/device/v1``: thin handlers over ``services.device`` and
-``services.device_verify``. Authenticated by the VerifyToken alone (``Authorization: Bearer``).
+``services.device_submit``; wire shapes in ``views``, errors in ``errors``. Authenticated by the
+VerifyToken alone (``Authorization: Bearer``).
 
 No ``from __future__ import annotations`` here: FastAPI must see the real dependency types."""
 
@@ -15,11 +16,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shiren.api.device import views
+from shiren.api.device.errors import error_response
 from shiren.api.rpc.throttle import RateLimiter
+from shiren.intake import IntakeError
 from shiren.runtime import Runtime
 from shiren.services import device as svc
-from shiren.services import device_verify
-from shiren.services.device import DeviceContext, DeviceError
+from shiren.services import device_submit
+from shiren.services.device import DeviceContext
+from shiren.services.errors import ServiceError, Throttled, TooLarge
 
 PREFIX = "/device/v1"
 log = logging.getLogger("shiren.api")
@@ -38,22 +43,17 @@ class SubmitIn(BaseModel):
     failRedirect: str | None = Field(None, max_length=2048)  # noqa: N815
 
 
-def _error(exc: DeviceError) -> JSONResponse:
-    headers = {"Retry-After": "5"} if exc.status == 429 else None
-    return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status, headers=headers)
-
-
 async def _read_limited(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it passes ``limit`` (never buffered beyond it)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise DeviceError(413, "TooLarge", f"body over {limit} bytes")
+        raise TooLarge(f"body over {limit} bytes", limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise DeviceError(413, "TooLarge", f"body over {limit} bytes")
+            raise TooLarge(f"body over {limit} bytes", limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -107,7 +107,7 @@ def make_router(runtime: Runtime) -> APIRouter:
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
         ctx = svc.open_attempt(runtime, token)
         if not limiter.allow(ctx.attempt.id, "device"):
-            raise DeviceError(429, "Throttled", "too many requests for this token; slow down")
+            raise Throttled("too many requests for this token; slow down")
         return ctx
 
     Ctx = Annotated[DeviceContext, Depends(device)]
@@ -115,23 +115,21 @@ def make_router(runtime: Runtime) -> APIRouter:
 
     @router.get("/session", summary="What this attempt needs, and its state")
     def session(ctx: Ctx) -> dict[str, Any]:
-        answer = (
-            device_verify.answer_for(runtime, ctx, ctx.attempt) if ctx.attempt.state == "decided" else None
-        )
-        return svc.session_view(runtime, ctx, answer)
+        answer = device_submit.answer_for(runtime, ctx, ctx.attempt) if ctx.decided else None
+        return views.session_body(svc.session_state(runtime, ctx), answer)
 
     @router.post("/consent", summary="Record the separate consent to biometric processing")
     def consent(ctx: Ctx, body: ConsentIn) -> dict[str, Any]:
-        return svc.record_consent(runtime, _pending(ctx), body.version, body.locale)
+        return views.consent_body(svc.record_consent(runtime, ctx.pending(), body.version, body.locale))
 
     @router.post("/guide", summary="A live hint for one JPEG preview frame (not stored)")
     async def guide(ctx: Ctx, request: Request) -> dict[str, Any]:
         data = await _read_limited(request, svc.MAX_GUIDE_BYTES)
-        return await run_in_threadpool(svc.guide_hint, runtime, _pending(ctx), data)
+        return views.guide_body(await run_in_threadpool(svc.guide_hint, runtime, ctx.pending(), data))
 
     @router.post("/challenge", summary="A new random liveness challenge")
     def challenge(ctx: Ctx) -> dict[str, Any]:
-        return svc.issue_challenge(runtime, _pending(ctx))
+        return views.challenge_body(*svc.issue_challenge(runtime, ctx.pending()))
 
     @router.put("/uploads/{kind}", summary="Upload the video or a card photo (idempotent)")
     async def upload(
@@ -142,38 +140,33 @@ def make_router(runtime: Runtime) -> APIRouter:
     ) -> dict[str, Any]:
         limit = settings.max_video_bytes if kind == "video" else settings.max_image_bytes
         data = await _read_limited(request, limit)
-        return await run_in_threadpool(svc.store_upload, runtime, _pending(ctx), kind, data, challengeId)
+        receipt = await run_in_threadpool(svc.store_upload, runtime, ctx.pending(), kind, data, challengeId)
+        return views.upload_body(receipt)
 
     @router.post("/ocr", summary="Read the uploaded card front for the user to confirm (RPBasic)")
     async def ocr(ctx: Ctx) -> dict[str, Any]:
-        return await run_in_threadpool(svc.read_uploaded_card, runtime, _pending(ctx))
+        return views.card_body(await run_in_threadpool(svc.read_uploaded_card, runtime, ctx.pending()))
 
     @router.post("/submit", summary="Decide the attempt from its capture")
     async def submit(ctx: Ctx, body: SubmitIn) -> dict[str, Any]:
-        req = device_verify.SubmitRequest(
+        req = device_submit.SubmitRequest(
             body.challengeId, body.name, body.idNumber, body.successRedirect, body.failRedirect
         )
-        return await device_verify.submit(runtime, ctx, req)
+        return views.answer_body(await device_submit.submit(runtime, ctx, req))
 
     @router.post("/cancel", summary="The user gave up")
     def cancel(ctx: Ctx) -> dict[str, Any]:
-        return device_verify.cancel(runtime, ctx)
+        return views.answer_body(device_submit.cancel(runtime, ctx))
 
     return router
-
-
-def _pending(ctx: DeviceContext) -> DeviceContext:
-    if ctx.attempt.state != "pending":
-        raise DeviceError(409, "AlreadySubmitted", "this attempt has already been decided")
-    return ctx
 
 
 def install_device_api(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(make_router(runtime))
 
-    async def device_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, DeviceError)
-        return _error(exc)
+    async def device_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ServiceError | IntakeError)
+        return error_response(exc)
 
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -184,6 +177,7 @@ def install_device_api(app: FastAPI, runtime: Runtime) -> None:
             status_code=400,
         )
 
-    app.add_exception_handler(DeviceError, device_error)
+    app.add_exception_handler(ServiceError, device_error)
+    app.add_exception_handler(IntakeError, device_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(_DeviceCors)

@@ -14,13 +14,32 @@ from starlette.responses import JSONResponse
 from shiren.api.rpc.actions import ACTIONS
 from shiren.api.rpc.auth import action_is_signed, authenticate
 from shiren.api.rpc.context import RpcContext
-from shiren.api.rpc.errors import RpcError, internal, invalid, missing
+from shiren.api.rpc.errors import (
+    RpcError,
+    from_intake_error,
+    from_service_error,
+    internal,
+    invalid,
+    missing,
+    throttled,
+)
 from shiren.api.rpc.params import RawRequest, parse, read_body
 from shiren.api.rpc.throttle import RateLimiter
+from shiren.intake import IntakeError
 from shiren.runtime import Runtime
+from shiren.services.errors import ServiceError
 
 API_VERSION = "2019-03-07"
 log = logging.getLogger("shiren.api")
+
+
+def _as_rpc_error(exc: RpcError | ServiceError | IntakeError) -> RpcError:
+    """A refusal from wire parsing, a use case or the image intake, as Alibaba answers it."""
+    if isinstance(exc, ServiceError):
+        return from_service_error(exc)
+    if isinstance(exc, IntakeError):
+        return from_intake_error(exc)
+    return exc
 
 
 def _action_name(req: RawRequest) -> str:
@@ -50,12 +69,7 @@ async def _handle(
     if not action_is_signed(req):
         raise invalid("Authorization", "the action header x-acs-action must be signed")
     if not limiter.allow(key.tenant_id, action):
-        raise RpcError(
-            400,
-            "Throttling.User",
-            "Request was denied due to user flow control.",
-            "Slow down, or ask the operator for a higher SHIREN_RATE_LIMIT_QPS.",
-        )
+        raise throttled()
     function = ACTIONS[action]
     ctx = RpcContext(runtime, key, req, request_id)
     if inspect.iscoroutinefunction(function):
@@ -78,10 +92,11 @@ def make_rpc_endpoint(runtime: Runtime):  # noqa: ANN201 - Starlette endpoint
             action = req.params.get("Action", action)
             action, tenant, result = await _handle(runtime, limiter, req, request_id)
             return JSONResponse({"RequestId": request_id, **result})
-        except RpcError as exc:
-            status = exc.status
+        except (RpcError, ServiceError, IntakeError) as exc:
+            error = _as_rpc_error(exc)
+            status = error.status
             return JSONResponse(
-                exc.body(request_id, request.url.hostname or "shiren"), status_code=exc.status
+                error.body(request_id, request.url.hostname or "shiren"), status_code=error.status
             )
         except Exception:
             status = 500

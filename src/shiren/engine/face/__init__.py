@@ -1,15 +1,7 @@
-"""Face models behind small interfaces (detector, landmarks, quality, embedder), chosen by the settings
-and loaded once per process: use the registry functions rather than constructing models."""
+"""Face models behind small interfaces (detector, landmarks, quality, embedder), made by name in
+``registry``; a process holds them in one ``shiren.engine.models.Models`` bundle."""
 
-from .registry import get_detector, get_embedder, get_landmarker, model_versions
+from .registry import make_detector, make_embedder, make_landmarker
 from .types import DetectedFace, FaceBox, FaceQuality
 
-__all__ = [
-    "DetectedFace",
-    "FaceBox",
-    "FaceQuality",
-    "get_detector",
-    "get_embedder",
-    "get_landmarker",
-    "model_versions",
-]
+__all__ = ["DetectedFace", "FaceBox", "FaceQuality", "make_detector", "make_embedder", "make_landmarker"]

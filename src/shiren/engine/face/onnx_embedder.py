@@ -176,13 +176,9 @@ def build_onnx(net: DlibNet) -> Any:
     return model
 
 
-def converted_model_path(cache_dir: Path | None = None) -> Path:
+def converted_model_path(cache_dir: Path) -> Path:
     """Where the converted model of the installed weights is cached."""
     src, _ = dlib_model_paths()
-    if cache_dir is None:
-        from shiren.settings import get_settings
-
-        cache_dir = get_settings().data_dir / "models"
     return cache_dir / f"dlib_resnet_v1_{file_digest(str(src))}_c{CONVERTER_VERSION}.onnx"
 
 
@@ -212,16 +208,18 @@ def _self_check(model: bytes) -> None:
 def load_or_convert(cache_dir: Path | None = None) -> bytes:
     """The ONNX model bytes: from the cache when its recorded SHA-256 matches, else converted now, checked
     against dlib's own output, and cached (atomically) with its digest. An unwritable cache only costs a
-    conversion per process (~1 s)."""
-    path = converted_model_path(cache_dir)
-    digest_path = path.with_suffix(".sha256")
-    if path.exists() and digest_path.exists():
+    conversion per process (~1 s); no ``cache_dir`` converts in memory."""
+    path = converted_model_path(cache_dir) if cache_dir is not None else None
+    digest_path = path.with_suffix(".sha256") if path is not None else None
+    if path is not None and digest_path is not None and path.exists() and digest_path.exists():
         data = path.read_bytes()
         if hashlib.sha256(data).hexdigest() == digest_path.read_text().strip():
             return data
     src, _ = dlib_model_paths()
     data = build_onnx(read_dlib_net(src)).SerializeToString()
     _self_check(data)
+    if path is None or digest_path is None:
+        return data
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         for target, content in ((path, data), (digest_path, hashlib.sha256(data).hexdigest().encode())):

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from .detector import as_bgr
-from .landmarks import LEFT_EYE, RIGHT_EYE, landmark_pose, pose_proxies
+from .landmarks import LEFT_EYE, RIGHT_EYE, FaceLandmarker, landmark_pose, pose_proxies
 from .types import DetectedFace, FaceQuality, QualityLevel
 
 LEVELS: tuple[QualityLevel, ...] = ("UNQUALIFIED", "LOW", "NORMAL", "HIGH")
@@ -191,9 +191,11 @@ def _grade(value: float, unqualified: float, low: float, high: float) -> Quality
     return "HIGH"
 
 
-def assess_quality(image_bgr: np.ndarray, face: DetectedFace) -> FaceQuality:
-    """Quality level, mask flag and raw measures for one detected face. Computes the dense landmarks
-    when the face has none yet and keeps them on `face.landmarks` for later steps."""
+def assess_quality(
+    image_bgr: np.ndarray, face: DetectedFace, landmarker: FaceLandmarker | None = None
+) -> FaceQuality:
+    """Quality level, mask flag and raw measures for one detected face. With a ``landmarker``, computes the
+    dense landmarks when the face has none yet and keeps them on `face.landmarks` for later steps."""
     image_bgr = as_bgr(image_bgr)
     h, w = image_bgr.shape[:2]
     box = face.box
@@ -230,10 +232,8 @@ def assess_quality(image_bgr: np.ndarray, face: DetectedFace) -> FaceQuality:
     cap(_grade(brightness, DARK_UNQUALIFIED, DARK_LOW, DARK_HIGH), "too_dark")
     cap(_grade(-brightness, -BRIGHT_UNQUALIFIED, -BRIGHT_LOW, -BRIGHT_HIGH), "too_bright")
 
-    if face.landmarks is None and face_px >= MIN_FACE_PX:
-        from .registry import get_landmarker
-
-        face.landmarks = get_landmarker().landmarks(image_bgr, face)
+    if face.landmarks is None and face_px >= MIN_FACE_PX and landmarker is not None:
+        face.landmarks = landmarker.landmarks(image_bgr, face)
     mask = False
     mask_score = 0.0
     if face.landmarks is not None:

@@ -1,80 +1,53 @@
-"""Choose each face model by the name in the settings, and load it once per process.
+"""Face models by name: the factories a ``Models`` bundle picks from (CompreFace's plugin manager, small).
 
-Models are heavy (hundreds of ms to load, tens of MB), so every process shares one instance of each; the
-instances serialise access to their non-re-entrant graphs with locks."""
+No instance is kept here: the runtime builds one bundle per process and hands it down."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
 
 from .detector import FaceDetector, MediaPipeFaceDetector
 from .embedder import DlibFaceEmbedder, FaceEmbedder
 from .landmarks import FaceLandmarker
 
 
-def _dlib_onnx() -> FaceEmbedder:
+def _dlib_onnx(cache_dir: Path | None) -> FaceEmbedder:
     from .onnx_embedder import OnnxDlibFaceEmbedder
 
-    return OnnxDlibFaceEmbedder()
+    return OnnxDlibFaceEmbedder(cache_dir)
 
 
 DETECTORS: dict[str, Callable[[], FaceDetector]] = {"mediapipe": MediaPipeFaceDetector}
-EMBEDDERS: dict[str, Callable[[], FaceEmbedder]] = {"dlib": DlibFaceEmbedder, "dlib-onnx": _dlib_onnx}
+EMBEDDERS: dict[str, Callable[[Path | None], FaceEmbedder]] = {
+    "dlib": lambda _cache: DlibFaceEmbedder(),
+    "dlib-onnx": _dlib_onnx,
+}
 LANDMARKERS: dict[str, Callable[[], FaceLandmarker]] = {"mediapipe": FaceLandmarker}
 
-_instances: dict[tuple[str, str], Any] = {}
-_lock = threading.Lock()
+
+def _factory(kind: str, name: str, factories: dict) -> Callable:
+    factory = factories.get(name)
+    if factory is None:
+        raise ValueError(f"unknown face {kind} {name!r}; available: {', '.join(sorted(factories))}")
+    return factory
 
 
-def _get(kind: str, name: str, factories: dict[str, Callable[[], Any]]) -> Any:
-    key = (kind, name)
-    with _lock:
-        inst = _instances.get(key)
-        if inst is None:
-            factory = factories.get(name)
-            if factory is None:
-                raise ValueError(f"unknown face {kind} {name!r}; available: {', '.join(sorted(factories))}")
-            inst = factory()
-            _instances[key] = inst
-        return inst
+def make_detector(name: str) -> FaceDetector:
+    return _factory("detector", name, DETECTORS)()
 
 
-def _settings() -> Any:
-    from shiren.settings import get_settings
-
-    return get_settings()
-
-
-def get_detector(name: str | None = None) -> FaceDetector:
-    """The process-wide face detector named by `name` or by settings.face_detector."""
-    return _get("detector", name or _settings().face_detector, DETECTORS)
+def make_embedder(name: str, cache_dir: Path | None = None) -> FaceEmbedder:
+    """``cache_dir`` keeps converted weights (``dlib-onnx``); None converts in memory on every load."""
+    return _factory("embedder", name, EMBEDDERS)(cache_dir)
 
 
-def get_embedder(name: str | None = None) -> FaceEmbedder:
-    """The process-wide face embedder named by `name` or by settings.face_embedder."""
-    return _get("embedder", name or _settings().face_embedder, EMBEDDERS)
+def make_landmarker(name: str) -> FaceLandmarker:
+    return _factory("landmarker", name, LANDMARKERS)()
 
 
-def get_landmarker(name: str | None = None) -> FaceLandmarker:
-    """The process-wide still-image landmarker (only `mediapipe` FaceMesh for now).
-
-    Video liveness needs its own tracking-mode instance per video: FaceLandmarker(static_image_mode=False)."""
-    return _get("landmarker", name or "mediapipe", LANDMARKERS)
-
-
-def model_versions() -> dict[str, str]:
-    """Name and exact version of every configured face model, for evidence records. Loads the models."""
-    det, emb, lmk = get_detector(), get_embedder(), get_landmarker()
-    return {
-        "face_detector": f"{det.name}:{det.version}",
-        "face_embedder": f"{emb.name}:{emb.version}",
-        "face_landmarker": f"{lmk.name}:{lmk.version}",
-    }
-
-
-def reset() -> None:
-    """Forget the loaded models (tests that change settings)."""
-    with _lock:
-        _instances.clear()
+def check_names(detector: str, embedder: str, landmarker: str) -> None:
+    """Fail at start-up, not at the first request, on a misspelt model name."""
+    _factory("detector", detector, DETECTORS)
+    _factory("embedder", embedder, EMBEDDERS)
+    _factory("landmarker", landmarker, LANDMARKERS)

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shiren.engine.face.detector import FaceDetector
 from shiren.engine.face.landmarks import (
     FaceLandmarker,
     eye_aspect_ratio,
     landmark_pose,
     mouth_open_ratio,
 )
-from shiren.engine.face.registry import get_detector
 from shiren.engine.face.types import FaceBox
 
 from .video import Frame
@@ -59,10 +59,9 @@ def _box_from_landmarks(pts: np.ndarray) -> FaceBox:
     return FaceBox(x0, y0, x1 - x0, y1 - y0, 1.0)
 
 
-def measure(frames: list[Frame], *, detect_every: int = 2) -> list[FrameSignals]:
+def measure(frames: list[Frame], *, detector: FaceDetector, detect_every: int = 2) -> list[FrameSignals]:
     """Signals for every frame. FaceMesh runs in tracking mode over the whole clip (one instance per clip:
     it carries state); the face detector runs on every ``detect_every``-th frame to count faces."""
-    detector = get_detector()
     tracker = FaceLandmarker(static_image_mode=False)
     out: list[FrameSignals] = []
     try:

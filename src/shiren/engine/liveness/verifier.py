@@ -15,7 +15,7 @@ import numpy as np
 from shiren.domain.decision import Check
 from shiren.domain.scores import similarity_score
 from shiren.engine.face.quality import blur_measure
-from shiren.engine.face.registry import get_detector, get_embedder
+from shiren.engine.models import Models
 
 from .actions import BLINK_OPEN, ActionEvent, RestState, find_actions, match_challenge, rest_state
 from .flash import MIN_MATCHED, flash_response
@@ -90,9 +90,9 @@ def _best_frame(frames: list[Frame], signals: list[FrameSignals], rest: RestStat
     return max(candidates, key=lambda i: _sharpness(frames[i].bgr, signals[i]))
 
 
-def _embed(image: np.ndarray) -> np.ndarray | None:
-    faces = get_detector().detect(image)
-    return get_embedder().embed(image, faces[0]) if faces else None
+def _embed(models: Models, image: np.ndarray) -> np.ndarray | None:
+    faces = models.detector.detect(image)
+    return models.embedder.embed(image, faces[0]) if faces else None
 
 
 def _pose_gap(a: FrameSignals, b: FrameSignals) -> tuple[float, float]:
@@ -118,17 +118,17 @@ def _samples_over_time(signals: list[FrameSignals], bins: int, best: int) -> lis
     return picks
 
 
-def _continuity(frames: list[Frame], signals: list[FrameSignals], best: int) -> Check:
+def _continuity(models: Models, frames: list[Frame], signals: list[FrameSignals], best: int) -> Check:
     """The face of the best frame must be the face all along: compare it with one frame from each sixth of
     the clip, so a second person is sampled wherever they appear. The embedder loses accuracy across large
     pose differences (a same-person pair 0.4 yaw apart scores ~30), so such pairs only need to clear the
     weaker POSED bar; impostors score near 0 either way."""
     pool = _samples_over_time(signals, CONTINUITY_SAMPLES, best)
-    reference = _embed(frames[best].bgr)
+    reference = _embed(models, frames[best].bgr)
     scores: list[float] = []
     short: list[float] = []
     for i in pool:
-        other = _embed(frames[i].bgr)
+        other = _embed(models, frames[i].bgr)
         if reference is None or other is None:
             continue
         score = round(similarity_score(float(np.linalg.norm(reference - other))), 1)
@@ -155,11 +155,11 @@ def _continuity(frames: list[Frame], signals: list[FrameSignals], best: int) -> 
 
 
 def verify_capture(
-    frames: list[Frame], actions: list[str], *, flash: dict[str, Any] | None = None
+    frames: list[Frame], actions: list[str], *, models: Models, flash: dict[str, Any] | None = None
 ) -> LivenessReport:
     """Run every liveness check over decoded frames for a challenge of ``actions`` (in order)."""
     t0 = time.perf_counter()
-    signals = measure(frames)
+    signals = measure(frames, detector=models.detector)
     t1 = time.perf_counter()
     duration = frames[-1].t_ms - frames[0].t_ms if frames else 0.0
     checks: list[Check] = []
@@ -212,7 +212,7 @@ def verify_capture(
         )
         best = _best_frame(frames, signals, rest)
         if best is not None:
-            checks.append(_continuity(frames, signals, best))
+            checks.append(_continuity(models, frames, signals, best))
         if flash:
             result = flash_response(signals, flash)
             checks.append(

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shiren.domain.challenge import ChallengeSettingError, check_liveness_settings
-from shiren.domain.schemes import AUTHORITIES, get_scheme, step_list
+from shiren.domain.decision import THRESHOLD_NAMES
+from shiren.domain.redirects import BadOrigin, normalise_origin
+from shiren.domain.schemes import AUTHORITIES, UnknownScheme, get_scheme, step_list
 from shiren.storage.crypto import Crypto
 from shiren.storage.models import Scene
 
@@ -19,43 +21,28 @@ BIZ_TYPE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
 class SceneError(ValueError):
-    """A scene cannot be created or changed as asked."""
+    """A scene cannot be created or changed as asked; ``field`` names the setting at fault."""
+
+    def __init__(self, message: str, field: str = "BizType") -> None:
+        super().__init__(message)
+        self.field = field
 
 
-def normalise_origin(origin: str) -> str:
-    """``https://App.example.com:443/x`` → ``https://app.example.com``; only http(s) origins are allowed."""
-    parts = urlsplit(origin.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SceneError(f"redirect origin must be an http(s) origin, got {origin!r}")
-    port = parts.port
-    default = {"http": 80, "https": 443}[parts.scheme]
-    host = parts.hostname.lower()
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
-
-
-def redirect_refusal(url: str, allowed: list[str]) -> str | None:
-    """Why ``url`` may not be redirected to by a scene allowing ``allowed`` origins, or None when it may
-    (no open redirect: http(s) only, and only to origins the operator listed)."""
+def _origins(origins: list[str]) -> list[str]:
     try:
-        origin = normalise_origin(url)
-    except SceneError:
-        return "must be an http or https URL"
-    if origin not in allowed:
-        return f"origin {origin} is not allowed by the scene"
-    return None
-
-
-THRESHOLD_NAMES = ("authority", "idcard", "retained")
+        return [normalise_origin(o) for o in origins]
+    except BadOrigin as exc:
+        raise SceneError(str(exc), "RedirectOrigins") from None
 
 
 def _check_thresholds(thresholds: dict[str, float] | None) -> dict[str, float]:
     for name, value in (thresholds or {}).items():
         if name not in THRESHOLD_NAMES:
-            raise SceneError(f"threshold must be one of {', '.join(THRESHOLD_NAMES)}, got {name!r}")
+            raise SceneError(
+                f"threshold must be one of {', '.join(THRESHOLD_NAMES)}, got {name!r}", "Thresholds"
+            )
         if not 0 <= value <= 100:
-            raise SceneError(f"threshold {name} must be on the 0-100 scale")
+            raise SceneError(f"threshold {name} must be on the 0-100 scale", "Thresholds")
     return dict(thresholds or {})
 
 
@@ -64,14 +51,14 @@ def _check_liveness(liveness: dict[str, Any] | None) -> dict[str, Any]:
     try:
         return check_liveness_settings(liveness.get("actions"), liveness.get("count"))
     except ChallengeSettingError as exc:
-        raise SceneError(str(exc)) from None
+        raise SceneError(str(exc), "Liveness") from None
 
 
 def _check_callback(url: str | None) -> str | None:
     if not url:
         return None
     if urlsplit(url).scheme not in ("http", "https"):
-        raise SceneError("callback URL must be http or https")
+        raise SceneError("callback URL must be http or https", "CallbackUrl")
     return url
 
 
@@ -95,10 +82,10 @@ def create_scene(
         raise SceneError("BizType must be 1-64 characters of letters, digits, '_', '-', '.'")
     try:
         get_scheme(scheme)
-    except ValueError as exc:
-        raise SceneError(str(exc)) from None
+    except UnknownScheme as exc:
+        raise SceneError(str(exc), "Solution") from None
     if authority not in AUTHORITIES:
-        raise SceneError(f"authority must be one of {', '.join(AUTHORITIES)}")
+        raise SceneError(f"authority must be one of {', '.join(AUTHORITIES)}", "Authority")
     if get_scene(session, tenant_id, biz_type) is not None:
         raise SceneError(f"scene {biz_type} already exists")
     scene = Scene(
@@ -108,7 +95,7 @@ def create_scene(
         scheme=scheme,
         authority=authority,
         callback_url=_check_callback(callback_url),
-        redirect_origins=[normalise_origin(o) for o in redirect_origins or []],
+        redirect_origins=_origins(redirect_origins or []),
         steps=steps or {"guide": True, "privacy": True, "result": True},
         thresholds=_check_thresholds(thresholds),
         retention_days=retention_days,
@@ -150,12 +137,12 @@ def update_scene(session: Session, scene: Scene, **changes: Any) -> Scene:
             scene.steps = {**scene.steps, **value}
         elif key == "authority":
             if value not in AUTHORITIES:
-                raise SceneError(f"authority must be one of {', '.join(AUTHORITIES)}")
+                raise SceneError(f"authority must be one of {', '.join(AUTHORITIES)}", "Authority")
             scene.authority = value
         elif key == "callback_url":
             scene.callback_url = _check_callback(value)
         elif key == "redirect_origins":
-            scene.redirect_origins = [normalise_origin(o) for o in value]
+            scene.redirect_origins = _origins(value)
         elif key == "thresholds":
             scene.thresholds = {**scene.thresholds, **_check_thresholds(value)}
         elif key == "liveness":

@@ -94,3 +94,39 @@ def set_attempt_material(crypto: Crypto, attempt: Attempt, material: dict[str, A
     attempt.material_enc = crypto.encrypt_field(
         json.dumps(material, ensure_ascii=False), f"material:{attempt.verify_token}"
     )
+
+
+def set_attempt_identity(crypto: Crypto, attempt: Attempt, name: str | None, id_number: str | None) -> None:
+    """Replace the identity an attempt checks (typed or confirmed on the device)."""
+    token = attempt.verify_token
+    attempt.name_enc = crypto.encrypt_field(name, f"name:{token}")
+    attempt.id_number_enc = crypto.encrypt_field(id_number, f"idn:{token}")
+
+
+def lock_pending_attempt(session: Session, attempt_id: int) -> Attempt | None:
+    """The attempt, locked for this transaction, if it is still pending; None once decided."""
+    attempt = session.get(Attempt, attempt_id, with_for_update=True)
+    return attempt if attempt is not None and attempt.state == "pending" else None
+
+
+def set_verdict(
+    session: Session,
+    crypto: Crypto,
+    attempt: Attempt,
+    *,
+    status: int,
+    scores: dict[str, float | None],
+    evidence: dict[str, Any],
+    material: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Mark the attempt decided with its verdict, scores, evidence and (encrypted) material."""
+    attempt.state = "decided"
+    attempt.verify_status = status
+    attempt.decided_at = now
+    attempt.authority_score = scores.get("authority")
+    attempt.idcard_face_score = scores.get("idcard")
+    attempt.face_score = scores.get("retained")
+    attempt.evidence = evidence
+    set_attempt_material(crypto, attempt, material)
+    session.flush()

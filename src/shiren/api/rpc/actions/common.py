@@ -1,32 +1,20 @@
-"""Checks several actions share."""
+"""Parameters several actions read the same way."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from shiren.api.rpc.context import RpcContext
-from shiren.api.rpc.errors import RpcError, forbidden, invalid
+from shiren.api.rpc.errors import invalid
+from shiren.services import scenes
 from shiren.storage.models import Scene
-from shiren.storage.repo.scenes import get_scene
 
 BIZ_ID_MAX = 64
 
 
 def load_scene(ctx: RpcContext) -> Scene:
-    """The caller's own scene named by BizType; another tenant's scene is simply not found."""
-    biz_type = ctx.required("BizType", 64)
-    with ctx.runtime.sessions() as session:
-        scene = get_scene(session, ctx.tenant_id, biz_type)
-    if scene is None:
-        raise RpcError(
-            400,
-            "InvalidParameter",
-            f"BizType: no scene named {biz_type!r} in this account.",
-            "Create the scene first (shiren scene create, or CreateVerifySetting).",
-        )
-    if not scene.enabled:
-        raise forbidden(f"BizType: scene {biz_type!r} is disabled.")
-    return scene
+    """The caller's own enabled scene named by BizType (services.scenes says why not, if not)."""
+    return scenes.load_scene(ctx.runtime, ctx.tenant_id, ctx.required("BizType", 64))
 
 
 def http_url(ctx: RpcContext, name: str) -> str | None:

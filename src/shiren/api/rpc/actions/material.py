@@ -8,17 +8,13 @@ from starlette.concurrency import run_in_threadpool
 
 from shiren.api.rpc.actions.common import BIZ_ID_MAX, http_url, load_scene
 from shiren.api.rpc.context import RpcContext
-from shiren.api.rpc.errors import invalid, missing
-from shiren.intake import ImageRejected
-from shiren.services.results import material_view, scores_view
+from shiren.api.rpc.views import material_view, scores_view
 from shiren.services.verify_material import MaterialRequest
 from shiren.services.verify_material import verify_material as run_verification
 
 
 async def verify_material(ctx: RpcContext) -> dict[str, Any]:
     scene = await run_in_threadpool(load_scene, ctx)
-    if scene.scheme != "RPMin":
-        raise invalid("BizType", f"VerifyMaterial needs an RPMin scene; {scene.biz_type} is {scene.scheme}")
     req = MaterialRequest(
         biz_id=ctx.required("BizId", BIZ_ID_MAX),
         name=ctx.required("Name", 64),
@@ -28,15 +24,7 @@ async def verify_material(ctx: RpcContext) -> dict[str, Any]:
         back_url=http_url(ctx, "IdCardBackImageUrl"),
         user_id=ctx.optional("UserId", 128),
     )
-    if not req.face_url:
-        raise missing("FaceImageUrl")
-    if scene.authority == "none" and not req.front_url:
-        # Without an authority the card portrait is the only reference the face can be compared with.
-        raise missing("IdCardFrontImageUrl")
-    try:
-        attempt, _ = await run_verification(ctx.runtime, scene, req)
-    except ImageRejected as exc:
-        raise invalid(exc.message.split(":")[0], exc.message.split(":", 1)[-1].strip()) from None
+    attempt, _ = await run_verification(ctx.runtime, scene, req)
     body: dict[str, Any] = {
         "VerifyToken": attempt.verify_token,
         "VerifyStatus": attempt.verify_status,

@@ -1,4 +1,4 @@
-"""The verification result as the API returns it (DescribeVerifyResult, VerifyMaterial).
+"""The Alibaba wire shapes of what the use cases return: field names, types and links live here only.
 
 Materials are stored with blob ids; links are signed afresh on every read, so each expires 5 minutes
 after the integrator asked for it.
@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from shiren.domain.schemes import get_scheme, step_list
 from shiren.runtime import Runtime
 from shiren.services.media import media_link
-from shiren.storage.models import Attempt
+from shiren.services.verification import TokenGrant
+from shiren.storage.models import Attempt, Scene
 from shiren.storage.repo.tasks import attempt_material
 
 _LINKED = {"FaceImageBlob": "FaceImageUrl", "FaceGlobalBlob": "FaceGlobalUrl"}
@@ -65,3 +67,41 @@ def result_view(runtime: Runtime, attempt: Attempt | None) -> dict[str, Any]:
     if material:
         body["Material"] = material
     return body
+
+
+def token_view(runtime: Runtime, grant: TokenGrant) -> dict[str, Any]:
+    """DescribeVerifyToken's body (without RequestId)."""
+    base = runtime.settings.base_url
+    token = grant.token
+    body: dict[str, Any] = {
+        "VerifyToken": token,
+        "OssUploadToken": {
+            # shiren's own upload endpoint stands where Alibaba's OSS bucket stood; the VerifyToken is the
+            # credential (no AccessKey on devices).
+            "Bucket": "shiren",
+            "EndPoint": f"{base}/device/v1",
+            "Path": f"attempts/{token}/",
+            "Key": token,
+            "Secret": grant.upload_secret,
+            "Token": token,
+            "Expired": int(grant.expires_at.timestamp() * 1000),
+        },
+    }
+    if grant.hosted_page:
+        body["VerifyPageUrl"] = f"{base}/h5/v1/verify?token={token}"
+    return body
+
+
+def setting_view(scene: Scene) -> dict[str, Any]:
+    """A scene as Create/Describe/UpdateVerifySetting show it: Alibaba's fields only (the CLI shows more)."""
+    return {
+        "BizType": scene.biz_type,
+        "BizName": scene.name,
+        "Solution": scene.scheme,
+        "StepList": step_list(get_scheme(scene.scheme), **scene.steps),
+    }
+
+
+def settings_view(scenes: list[Scene]) -> dict[str, Any]:
+    """DescribeVerifySetting's body (without RequestId)."""
+    return {"VerifySettingList": [setting_view(s) for s in scenes]}

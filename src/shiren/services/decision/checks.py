@@ -1,19 +1,20 @@
-"""The identity checks shared by every scheme: the ID card photos (8, 3, 4, 5, 6) and the authority
-(2, 12, 11, 7). Pure computation over decoded images; the callers store the outcome."""
+"""The identity checks of every scheme: the ID card (8, 3, 4, 5, 6) and the authority (2, 12, 11, 7).
+
+Pure computation over what the entry point gathered; ``evaluate`` calls these, ``record`` stores them."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from shiren.authority import AuthorityUnavailable, get_authority
+from shiren.authority import Authority, AuthorityUnavailable
 from shiren.domain.decision import Check, score_check
 from shiren.domain.idnumber import IdNumber, is_expired
 from shiren.engine import idcard
-from shiren.intake import DecodedImage, decode_image
-from shiren.runtime import Runtime
-from shiren.services.faces import FaceAnalysis, analyse_face, compare, embedder_id
-from shiren.storage.models import Scene
+from shiren.engine.models import Models
+from shiren.intake import IntakeError, decode_image
+from shiren.services.faces import FaceAnalysis, analyse_face, compare
+from shiren.settings import Settings
 
 
 def _field_check(name: str, fails_with: int, read: str, expected: str, user_confirmed: bool) -> Check:
@@ -42,27 +43,26 @@ def side_check(side: idcard.CardFront | idcard.CardBack, which: str) -> Check:
     )
 
 
-def id_card_checks(
+def card_checks(
+    models: Models,
+    reading: idcard.IdCardReading,
     name: str,
     id_number: str,
-    front_image: DecodedImage | None,
-    back_image: DecodedImage | None,
     face: FaceAnalysis | None,
     threshold: float,
     today: date,
     *,
     confirmed: frozenset[str] = frozenset(),
 ) -> tuple[list[Check], dict[str, Any], float | None]:
-    """Checks 8, 3, 4, 5 and 6 from the card photos; returns the checks, IdCardInfo and the portrait score.
+    """Checks 8, 3, 4, 5 and 6 of a card reading; returns the checks, IdCardInfo and the portrait score.
 
     ``confirmed``: card fields ("name", "number") that the OCR read with low confidence and the user
     confirmed or corrected (RPBasic); the user's value stands for them."""
     checks: list[Check] = []
     info: dict[str, Any] = {}
     portrait_score = None
-    front = None
-    if front_image is not None:
-        front = idcard.read_front(front_image.bgr)
+    front, back = reading.front, reading.back
+    if front is not None:
         checks.append(side_check(front, "front"))
         if front.found and front.genuine:
             info.update(
@@ -80,7 +80,7 @@ def id_card_checks(
             checks.append(
                 _field_check("card_number", 4, front.number, id_number.strip().upper(), "number" in unsure)
             )
-            portrait = analyse_face(front.portrait) if front.portrait is not None else None
+            portrait = analyse_face(models, front.portrait) if front.portrait is not None else None
             portrait_score = compare(
                 face.embedding if face else None, portrait.embedding if portrait else None
             )
@@ -93,13 +93,7 @@ def id_card_checks(
                     "" if portrait else "no face in the card portrait",
                 )
             )
-    if back_image is not None:
-        hint = (
-            front.address
-            if front is not None and front.confidence.get("address", 0) >= idcard.LOW_CONFIDENCE
-            else None
-        )
-        back = idcard.read_back(back_image.bgr, address_hint=hint)
+    if back is not None:
         checks.append(side_check(back, "back"))
         if back.found and back.genuine:
             info.update({"Authority": back.authority, "StartDate": back.start_date, "EndDate": back.end_date})
@@ -108,36 +102,50 @@ def id_card_checks(
             else:
                 expired = is_expired(_parse_date(back.end_date), today)
                 checks.append(Check("card_validity", 5, not expired, detail="expired" if expired else ""))
+    if front is not None and back is not None and front.found and back.found:
+        # Both sides read: the 有效期限 term must fit the holder's age at issue. Kept as evidence, not as a
+        # verdict: one misread date would turn a genuine card into "not an original" (8); a reviewer sees it.
+        mismatch = any(e.code == "validity_term_mismatch" for e in reading.evidence)
+        checks.append(
+            Check(
+                "card_sides_consistent",
+                8,
+                None,
+                detail="the validity term does not fit the holder's age at issue" if mismatch else "",
+                data={"consistent": not mismatch},
+            )
+        )
     return checks, info, portrait_score
 
 
 def authority_checks(
-    runtime: Runtime,
-    scene: Scene,
+    models: Models,
+    authority: Authority | None,
+    tenant_id: int,
     name: str,
     number: IdNumber | None,
     face: FaceAnalysis | None,
     threshold: float,
+    limits: Settings,
 ) -> tuple[list[Check], float | None]:
-    """Checks 2, 12, 11 and 7 against the scene's authority."""
-    authority = get_authority(scene.authority, runtime)
+    """Checks 2, 12, 11 and 7 against the scene's authority (``limits``: the image decode limits)."""
     if authority is None or number is None:
         return [], None
     try:
-        answer = authority.lookup(scene.tenant_id, name, number.number)
+        answer = authority.lookup(tenant_id, name, number.number)
     except AuthorityUnavailable as exc:
         return [Check("authority_available", 12, False, detail=str(exc))], None
     checks = [Check("authority_available", 12, True), Check("authority_identity", 2, answer.identity_match)]
     if not answer.identity_match:
         return checks, None
-    reference = answer.template if answer.template_model == embedder_id() else None
+    reference = answer.template if answer.template_model == models.embedder_id else None
     if reference is None and answer.photo:
         try:
-            ref_image = decode_image(answer.photo, "authority photo", runtime.settings)
-            ref_face = analyse_face(ref_image.bgr)
-            reference = ref_face.embedding if ref_face else None
-        except Exception:  # noqa: BLE001 - any unusable reference photo is status 11, with evidence
-            reference = None
+            ref_image = decode_image(answer.photo, "authority photo", limits)
+        except IntakeError:
+            ref_image = None
+        ref_face = analyse_face(models, ref_image.bgr) if ref_image is not None else None
+        reference = ref_face.embedding if ref_face else None
     if reference is None:
         checks.append(Check("authority_photo", 11, False, detail="reference photo missing or unusable"))
         return checks, None

@@ -1,0 +1,145 @@
+"""One function stores a decision: derived images (encrypted), the verdict, its evidence, the material and
+the callback, in a single transaction. A failure leaves nothing behind (blobs written first are deleted)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from shiren.domain.decision import thresholds_for
+from shiren.intake import reencode_jpeg
+from shiren.runtime import Runtime
+from shiren.services.callbacks import enqueue_callback
+from shiren.services.decision.evaluation import Outcome
+from shiren.services.decision.inputs import DecisionInputs
+from shiren.services.errors import AlreadyDecided
+from shiren.services.faces import face_crop
+from shiren.services.media import store_blob
+from shiren.storage.models import Attempt, Blob, Scene, Upload, utcnow
+from shiren.storage.repo.blobs import adopt_uploads
+from shiren.storage.repo.tasks import lock_pending_attempt, set_attempt_identity, set_verdict, start_attempt
+
+JPEG = "image/jpeg"
+
+
+@dataclass(frozen=True)
+class NewAttempt:
+    """The attempt is created with its verdict (VerifyMaterial: nothing exists before the answer)."""
+
+    biz_id: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PendingAttempt:
+    """An attempt the device worked on: decided only if still pending; its uploads become its material."""
+
+    attempt_id: int
+    uploads: dict[str, Upload]  # kind → upload (video, id_front, id_back)
+    challenge: dict[str, Any] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)
+
+
+def _evidence(runtime: Runtime, scene: Scene, outcome: Outcome, target: NewAttempt | PendingAttempt) -> dict:
+    evidence: dict[str, Any] = {
+        "checks": [c.as_evidence() for c in outcome.checks],
+        "models": runtime.models.versions(),
+        "timings_ms": outcome.timings_ms,
+        "thresholds": thresholds_for(scene.thresholds),
+    }
+    if isinstance(target, PendingAttempt):
+        evidence["liveness"] = outcome.liveness.evidence() if outcome.liveness else None
+        evidence["challenge"] = target.challenge
+        evidence["redirect"] = target.redirects
+    return evidence
+
+
+def record(
+    runtime: Runtime,
+    scene: Scene,
+    inputs: DecisionInputs,
+    outcome: Outcome,
+    target: NewAttempt | PendingAttempt,
+) -> Attempt:
+    """Store the decision; raises AlreadyDecided when another submit decided the attempt first."""
+    now = utcnow()
+    stored: list[Blob] = []
+    uploads = target.uploads if isinstance(target, PendingAttempt) else {}
+
+    def put(image: np.ndarray, kind: str) -> str:
+        blob = store_blob(
+            runtime,
+            reencode_jpeg(image),
+            tenant_id=scene.tenant_id,
+            attempt_id=None,
+            kind=kind,
+            content_type=JPEG,
+        )
+        stored.append(blob)
+        return blob.id
+
+    try:
+        material = dict(outcome.material)
+        if outcome.face_image is not None:
+            material["FaceImageBlob"] = put(face_crop(outcome.face_image, outcome.face), "face")
+            material["FaceGlobalBlob"] = put(outcome.face_image, "face_global")
+        if "video" in uploads:
+            material["VideoBlobs"] = [uploads["video"].blob_id]
+        card = dict(material.get("IdCardInfo", {}))
+        for kind, key, image in (
+            ("id_front", "FrontImageBlob", inputs.front),
+            ("id_back", "BackImageBlob", inputs.back),
+        ):
+            if kind in uploads:
+                card[key] = uploads[kind].blob_id
+            elif image is not None:
+                card[key] = put(image.bgr, kind)
+        if card:
+            material["IdCardInfo"] = card
+        with runtime.sessions() as session, session.begin():
+            if isinstance(target, NewAttempt):
+                attempt = start_attempt(
+                    session,
+                    runtime.crypto,
+                    scene,
+                    target.biz_id,
+                    ttl=timedelta(0),
+                    name=inputs.name,
+                    id_number=inputs.id_number,
+                    inputs=target.inputs,
+                    now=now,
+                )
+            else:
+                locked = lock_pending_attempt(session, target.attempt_id)
+                if locked is None:
+                    raise AlreadyDecided("this attempt has already been decided")
+                attempt = locked
+                adopt_uploads(session, attempt.id, attempt.tenant_id, list(uploads.values()))
+                if inputs.scheme.identity_from_user:
+                    set_attempt_identity(runtime.crypto, attempt, outcome.name, outcome.id_number)
+            set_verdict(
+                session,
+                runtime.crypto,
+                attempt,
+                status=outcome.status,
+                scores={
+                    "authority": outcome.authority_score,
+                    "idcard": outcome.idcard_face_score,
+                    "retained": outcome.face_score,
+                },
+                evidence=_evidence(runtime, scene, outcome, target),
+                material=material,
+                now=now,
+            )
+            for blob in stored:
+                blob.attempt_id = attempt.id
+                session.add(blob)
+            enqueue_callback(session, scene, attempt)
+        return attempt
+    except BaseException:
+        for blob in stored:
+            runtime.blobs.delete(blob.id)
+        raise

@@ -1,0 +1,108 @@
+"""What the device protocol stores for an attempt: consent, challenges, uploads (and the card reading)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from shiren.storage.crypto import Crypto
+from shiren.storage.models import Attempt, Challenge, Consent, Scene, Task, Upload
+
+
+def attempt_with_scene(session: Session, token: str) -> tuple[Attempt, Task, Scene] | None:
+    """The attempt of a VerifyToken with its task and scene, all of one tenant; None if any is missing."""
+    attempt = session.scalar(select(Attempt).where(Attempt.verify_token == token))
+    if attempt is None:
+        return None
+    task = session.get(Task, attempt.task_id)
+    scene = session.get(Scene, task.scene_id) if task is not None else None
+    if task is None or scene is None or scene.tenant_id != attempt.tenant_id:
+        return None
+    return attempt, task, scene
+
+
+def consent_of(session: Session, attempt_id: int) -> Consent | None:
+    return session.scalar(select(Consent).where(Consent.attempt_id == attempt_id))
+
+
+def challenge_count(session: Session, attempt_id: int) -> int:
+    return session.scalar(select(func.count()).where(Challenge.attempt_id == attempt_id)) or 0
+
+
+def latest_challenge(session: Session, attempt_id: int) -> Challenge | None:
+    return session.scalar(
+        select(Challenge)
+        .where(Challenge.attempt_id == attempt_id)
+        .order_by(Challenge.issued_at.desc(), Challenge.id)
+        .limit(1)
+    )
+
+
+def claim_challenge(session: Session, challenge_id: str, now: datetime) -> bool:
+    """Mark the challenge used; False when it was used already (a concurrent submit won)."""
+    result = session.execute(
+        update(Challenge).where(Challenge.id == challenge_id, Challenge.used_at.is_(None)).values(used_at=now)
+    )
+    return result.rowcount == 1
+
+
+def uploads_of(session: Session, attempt_id: int) -> dict[str, Upload]:
+    return {u.kind: u for u in session.scalars(select(Upload).where(Upload.attempt_id == attempt_id))}
+
+
+def upload_of(session: Session, attempt_id: int, kind: str) -> Upload | None:
+    return session.scalar(select(Upload).where(Upload.attempt_id == attempt_id, Upload.kind == kind))
+
+
+def upload_kinds(session: Session, attempt_id: int) -> list[str]:
+    return sorted(session.scalars(select(Upload.kind).where(Upload.attempt_id == attempt_id)))
+
+
+def replace_upload(session: Session, upload: Upload) -> list[str]:
+    """Store ``upload`` in place of the attempt's earlier one of its kind; returns the blob ids no longer
+    referenced (the earlier upload's file and card-reading portrait), for the caller to delete."""
+    old = upload_of(session, upload.attempt_id, upload.kind)
+    orphaned: list[str] = []
+    if old is not None:
+        orphaned = [b for b in (old.blob_id, old.reading_blob_id) if b]
+        session.execute(delete(Upload).where(Upload.id == old.id))
+        session.flush()
+    session.add(upload)
+    session.flush()
+    return orphaned
+
+
+def seen_elsewhere(session: Session, fingerprint: str, attempt_id: int) -> bool:
+    """The same bytes were uploaded for another attempt (a replayed capture)."""
+    found = session.scalar(
+        select(Upload.id).where(Upload.fingerprint == fingerprint, Upload.attempt_id != attempt_id).limit(1)
+    )
+    return found is not None
+
+
+def _reading_context(upload: Upload) -> str:
+    return f"reading:{upload.attempt_id}:{upload.kind}:{upload.fingerprint}"
+
+
+def set_upload_reading(
+    session: Session, crypto: Crypto, upload_id: int, reading: dict[str, Any], portrait_blob: str | None
+) -> bool:
+    """Keep the card reading of an upload (encrypted); False when the upload was replaced meanwhile."""
+    upload = session.get(Upload, upload_id)
+    if upload is None:
+        return False
+    upload.reading_enc = crypto.encrypt_field(
+        json.dumps(reading, ensure_ascii=False), _reading_context(upload)
+    )
+    upload.reading_blob_id = portrait_blob
+    session.flush()
+    return True
+
+
+def upload_reading(crypto: Crypto, upload: Upload) -> dict[str, Any] | None:
+    raw = crypto.decrypt_field(upload.reading_enc, _reading_context(upload))
+    return json.loads(raw) if raw else None

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import cv2
 import numpy as np
+from sqlalchemy.orm import Session
 
 from shiren.domain.challenge import ChallengePlan, draw_challenge
 from shiren.domain.consent import CONSENT_TEXT, CONSENT_VERSION, consent_text_hash
@@ -41,6 +42,7 @@ from shiren.storage.models import Attempt, Challenge, Consent, Scene, Upload, ut
 from shiren.storage.repo import device as repo
 
 UPLOAD_KINDS = ("video", "id_front", "id_back")
+FROZEN = "this attempt has been submitted; its capture can no longer change"
 MAX_GUIDE_BYTES = 200 * 1024
 MAX_GUIDE_SIDE = 1280
 
@@ -165,6 +167,8 @@ def issue_challenge(runtime: Runtime, ctx: DeviceContext) -> tuple[Challenge, Ch
     plan = draw_challenge(ctx.scene.liveness, flash=ctx.scheme.flash)
     now = utcnow()
     with runtime.sessions() as session, session.begin():
+        if not repo.hold_inputs_open(session, ctx.attempt.id, now):
+            raise AlreadyDecided(FROZEN)
         if repo.challenge_count(session, ctx.attempt.id) >= settings.max_challenges_per_attempt:
             raise ChallengeLimit("too many challenges for this attempt; start a new one")
         challenge = Challenge(
@@ -195,13 +199,6 @@ def current_challenge(runtime: Runtime, ctx: DeviceContext, challenge_id: str | 
     if latest.expires_at < utcnow():
         raise ChallengeRefused("this challenge has expired; ask for a new one")
     return latest
-
-
-def claim_challenge(runtime: Runtime, challenge: Challenge) -> None:
-    """Mark the challenge used, exactly once even with concurrent submits."""
-    with runtime.sessions() as session, session.begin():
-        if not repo.claim_challenge(session, challenge.id, utcnow()):
-            raise ChallengeRefused("this challenge has already been used")
 
 
 def _check_upload(runtime: Runtime, ctx: DeviceContext, kind: str, data: bytes) -> str:
@@ -245,13 +242,21 @@ def store_upload(
     digest = hashlib.sha256(data).hexdigest()
     fingerprint = runtime.crypto.blind_index(digest, "capture")
     receipt = UploadReceipt(kind, digest, len(data))
+    bound_to = challenge_id if kind == "video" else None
     with runtime.sessions() as session:
         existing = repo.upload_of(session, ctx.attempt.id, kind)
-        if existing is not None and existing.fingerprint == fingerprint:
-            return receipt
+    if existing is not None and existing.fingerprint == fingerprint:
+        if existing.challenge_id != bound_to:
+            # A retry after a failed decision re-sends the same video for a new challenge: it now answers
+            # that challenge (and is judged like any capture uploaded at this moment).
+            with runtime.sessions() as session, session.begin():
+                _hold_open(session, ctx)
+                repo.rebind_upload(session, existing.id, bound_to, utcnow())
+        return receipt
     blob_id = runtime.blobs.put(data)
     try:
         with runtime.sessions() as session, session.begin():
+            _hold_open(session, ctx)
             orphaned = repo.replace_upload(
                 session,
                 Upload(
@@ -262,7 +267,7 @@ def store_upload(
                     fingerprint=fingerprint,
                     content_type=content_type,
                     size=len(data),
-                    challenge_id=challenge_id if kind == "video" else None,
+                    challenge_id=bound_to,
                     created_at=utcnow(),
                 ),
             )
@@ -272,6 +277,12 @@ def store_upload(
     for old in orphaned:
         runtime.blobs.delete(old)
     return receipt
+
+
+def _hold_open(session: Session, ctx: DeviceContext) -> None:
+    """Refuse to change inputs that a submit has frozen (the row stays taken until the commit)."""
+    if not repo.hold_inputs_open(session, ctx.attempt.id, utcnow()):
+        raise AlreadyDecided(FROZEN)
 
 
 def uploads_of(runtime: Runtime, attempt_id: int) -> dict[str, Upload]:

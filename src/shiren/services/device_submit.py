@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from shiren.domain.decision import STATUS_MESSAGES, Check, thresholds_for
@@ -27,20 +28,29 @@ from shiren.services.decision import (
 )
 from shiren.services.device import (
     DeviceContext,
-    claim_challenge,
     current_challenge,
     require_consent,
     stored_front_reading,
     uploads_of,
 )
-from shiren.services.errors import ChallengeRefused, DecisionFailed, Invalid, ServiceError, UploadMissing
+from shiren.services.errors import (
+    AlreadyDecided,
+    ChallengeRefused,
+    DecisionFailed,
+    Invalid,
+    ServiceError,
+    UploadMissing,
+)
 from shiren.services.result_token import make_result_token
 from shiren.services.workload import CPU_SLOTS, china_today
-from shiren.storage.models import Attempt, Challenge
+from shiren.storage.models import Attempt, Challenge, Upload, utcnow
 from shiren.storage.repo import device as device_repo
 from shiren.storage.repo.tasks import attempt_identity, attempt_inputs
 
 log = logging.getLogger("shiren.device")
+
+# How long a submit keeps the attempt's inputs frozen at most (a crashed decision frees them after this).
+DECISION_LEASE_S = 300.0
 
 
 @dataclass
@@ -66,25 +76,29 @@ class DeviceAnswer:
         return "cancelled" if self.status == -1 else STATUS_MESSAGES.get(self.status, "not passed")
 
 
-def _with_result(url: str, biz_id: str, result: str) -> str:
+def _with_result(url: str, biz_id: str, result: str | None) -> str:
     parts = urlsplit(url)
     query = [
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("bizId", "result")
     ]
-    query += [("bizId", biz_id), ("result", result)]
+    query += [("bizId", biz_id)] + ([("result", result)] if result else [])
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def answer_for(runtime: Runtime, ctx: DeviceContext, attempt: Attempt) -> DeviceAnswer:
-    """What submit returns (and a repeated submit returns again): the verdict as a hint, signed."""
+    """What submit returns (and a repeated submit or GET session returns again): the verdict, with the
+    signed result minted at the decision while it is valid (nothing new is ever minted)."""
     status = int(attempt.verify_status)
-    result = make_result_token(
-        runtime.crypto, attempt.verify_token, ctx.biz_id, status, runtime.settings.result_token_ttl_s
-    )
+    result = attempt.result_token
+    if (
+        result is None
+        or attempt.result_token_expires_at is None
+        or attempt.result_token_expires_at < utcnow()
+    ):
+        result = None
     target = (attempt.evidence or {}).get("redirect", {}).get("pass" if status == 1 else "fail")
-    return DeviceAnswer(
-        status, ctx.biz_id, result, _with_result(target, ctx.biz_id, result) if target else None
-    )
+    redirect = _with_result(target, ctx.biz_id, result) if target else None
+    return DeviceAnswer(status, ctx.biz_id, result, redirect)
 
 
 def _redirect(ctx: DeviceContext, url: str | None, name: str) -> str | None:
@@ -125,28 +139,64 @@ class _Gathered:
     challenge: Challenge
 
 
-def _stored_inputs(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest) -> _Gathered:
-    """Validate the submission against what the attempt holds and load it: database reads, blob
-    decryption and card decoding (blocking: run in a thread)."""
-    require_consent(runtime, ctx)
-    challenge = current_challenge(runtime, ctx, req.challenge_id)
-    uploads = uploads_of(runtime, ctx.attempt.id)
+def _check_uploads(ctx: DeviceContext, uploads: dict[str, Upload], challenge: Challenge) -> None:
     video = uploads.get("video")
     if video is None:
         raise UploadMissing("upload the video first")
     if video.challenge_id != challenge.id:
         raise ChallengeRefused("the uploaded video was recorded for another challenge")
-    scheme = ctx.scheme
-    if scheme.captures_card:
+    if ctx.scheme.captures_card:
         missing = [k for k in ("id_front", "id_back") if k not in uploads]
         if missing:
             raise UploadMissing(f"upload {' and '.join(missing)} first")
-    redirects: dict[str, str] = {}
-    if scheme.hosted_page:
-        stored = attempt_inputs(runtime.crypto, ctx.attempt)
-        passed = _redirect(ctx, req.success_redirect, "successRedirect") or stored.get("PassedRedirectUrl")
-        failed = _redirect(ctx, req.fail_redirect, "failRedirect") or stored.get("FailedRedirectUrl")
-        redirects = {k: v for k, v in (("pass", passed), ("fail", failed or passed)) if v}
+
+
+def _redirects(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest) -> dict[str, str]:
+    if not ctx.scheme.hosted_page:
+        return {}
+    stored = attempt_inputs(runtime.crypto, ctx.attempt)
+    passed = _redirect(ctx, req.success_redirect, "successRedirect") or stored.get("PassedRedirectUrl")
+    failed = _redirect(ctx, req.fail_redirect, "failRedirect") or stored.get("FailedRedirectUrl")
+    return {k: v for k, v in (("pass", passed), ("fail", failed or passed)) if v}
+
+
+def _ready(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest) -> Challenge:
+    """Everything a submit is refused for, checked before the challenge is spent (blocking)."""
+    require_consent(runtime, ctx)
+    challenge = current_challenge(runtime, ctx, req.challenge_id)
+    _check_uploads(ctx, uploads_of(runtime, ctx.attempt.id), challenge)
+    _redirects(runtime, ctx, req)
+    _identity(runtime, ctx, req)
+    return challenge
+
+
+def _freeze(runtime: Runtime, ctx: DeviceContext, challenge: Challenge) -> None:
+    """Spend the challenge and freeze the attempt's inputs while it is decided (once, even with
+    concurrent submits); later uploads and challenges are refused until the decision ends."""
+    with runtime.sessions() as session, session.begin():
+        refused = device_repo.claim_for_decision(
+            session, ctx.attempt.id, challenge.id, utcnow(), DECISION_LEASE_S
+        )
+        if refused == "used":
+            raise ChallengeRefused("this challenge has already been used")
+        if refused:
+            raise AlreadyDecided("this attempt has already been submitted")
+
+
+def _release(runtime: Runtime, ctx: DeviceContext) -> None:
+    with runtime.sessions() as session, session.begin():
+        device_repo.release_decision(session, ctx.attempt.id)
+
+
+def _stored_inputs(
+    runtime: Runtime, ctx: DeviceContext, req: SubmitRequest, challenge: Challenge
+) -> _Gathered:
+    """Load the frozen inputs: database reads, blob decryption and card decoding (blocking)."""
+    uploads = uploads_of(runtime, ctx.attempt.id)
+    _check_uploads(ctx, uploads, challenge)
+    video = uploads["video"]
+    scheme = ctx.scheme
+    redirects = _redirects(runtime, ctx, req)
     name, number, confirmed = _identity(runtime, ctx, req)
     front = back = front_read = None
     if scheme.captures_card:
@@ -206,10 +256,11 @@ async def _fetch_optional(
         return None, Check(f"{field_name}_available", fails_with, False, detail=exc.message)
 
 
-async def gather_inputs(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest) -> _Gathered:
-    """Validate the submission and collect its inputs, including the images the integrator gave by URL;
-    raises a ServiceError before anything is decided."""
-    gathered = await asyncio.to_thread(_stored_inputs, runtime, ctx, req)
+async def gather_inputs(
+    runtime: Runtime, ctx: DeviceContext, req: SubmitRequest, challenge: Challenge
+) -> _Gathered:
+    """Collect the frozen inputs, including the images the integrator gave by URL."""
+    gathered = await asyncio.to_thread(_stored_inputs, runtime, ctx, req, challenge)
     inputs = gathered.inputs
     given = attempt_inputs(runtime.crypto, ctx.attempt)
     budget = RequestBudget.from_settings(runtime.settings)
@@ -227,26 +278,35 @@ async def gather_inputs(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest
     return gathered
 
 
-async def submit(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest) -> DeviceAnswer:
-    """Decide the attempt from its capture; a repeated submit returns the stored answer."""
+async def submit(
+    runtime: Runtime, ctx: DeviceContext, req: SubmitRequest, *, deps: DecisionModels | None = None
+) -> DeviceAnswer:
+    """Decide the attempt from its capture; a repeated submit returns the stored answer. ``deps``: what
+    the decision runs on (default: the runtime's models and authorities; tests pass fakes)."""
     if ctx.decided:
         return answer_for(runtime, ctx, ctx.attempt)
-    gathered = await gather_inputs(runtime, ctx, req)
-    claim_challenge(runtime, gathered.challenge)
-    deps = DecisionModels(runtime.models, runtime.authorities, runtime.settings)
+    challenge = await asyncio.to_thread(_ready, runtime, ctx, req)
+    await asyncio.to_thread(_freeze, runtime, ctx, challenge)
+    deps = deps or DecisionModels(runtime.models, runtime.authorities, runtime.settings)
+    ttl = timedelta(seconds=runtime.settings.result_token_ttl_s)
 
-    def work() -> Attempt:
+    def work(gathered: _Gathered) -> Attempt:
         with CPU_SLOTS:
             outcome = evaluate(deps, gathered.inputs, china_today())
-            return record(runtime, ctx.scene, gathered.inputs, outcome, gathered.target)
+            expires = utcnow() + ttl
+            token = make_result_token(runtime.crypto, ctx.biz_id, outcome.status, expires)
+            target = replace(gathered.target, result_token=(token, expires))
+            return record(runtime, ctx.scene, gathered.inputs, outcome, target)
 
     try:
-        attempt = await asyncio.to_thread(work)
+        attempt = await asyncio.to_thread(work, await gather_inputs(runtime, ctx, req, challenge))
     except ServiceError:
+        await asyncio.to_thread(_release, runtime, ctx)
         raise
     except Exception:
         # The attempt stays pending with its uploads; the challenge is spent, so the device takes a new one.
         log.exception("device decision failed (attempt %s)", ctx.attempt.id)
+        await asyncio.to_thread(_release, runtime, ctx)
         raise DecisionFailed("the decision could not be made; take a new challenge and try again") from None
     return answer_for(runtime, ctx, attempt)
 

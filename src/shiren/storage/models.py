@@ -126,6 +126,12 @@ class Attempt(Base):
     material_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # While a submit decides, the attempt's inputs are frozen until this time (a lease: a crashed decision
+    # does not freeze them for ever).
+    deciding_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The signed result handed to the device, minted once at the decision (it carries no VerifyToken).
+    result_token: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    result_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Blob(Base):

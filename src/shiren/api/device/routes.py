@@ -10,14 +10,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shiren.api.device import views
-from shiren.api.device.errors import error_response
+from shiren.api.device.errors import STATUSES, error_response
 from shiren.api.rpc.throttle import RateLimiter
 from shiren.intake import IntakeError
 from shiren.runtime import Runtime
@@ -28,6 +30,24 @@ from shiren.services.errors import ServiceError, Throttled, TooLarge
 
 PREFIX = "/device/v1"
 log = logging.getLogger("shiren.api")
+
+
+class ErrorOut(BaseModel):
+    """Every refusal of the device protocol."""
+
+    code: str = Field(description="stable: TokenInvalid, AlreadySubmitted, ChallengeInvalid, TooLarge …")
+    message: str = Field(description="for the app's developer; never personal data")
+
+
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": "refused (see `code`)"} for status in STATUSES
+}
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+def _raw_body(*types: str) -> dict[str, Any]:
+    """OpenAPI for a body read as raw bytes (uploads, preview frames)."""
+    return {"requestBody": {"required": True, "content": {t: _BINARY for t in types}}}
 
 
 class ConsentIn(BaseModel):
@@ -102,16 +122,19 @@ def make_router(runtime: Runtime) -> APIRouter:
     settings = runtime.settings
     limiter = RateLimiter(settings.device_rate_per_minute / 60.0, burst=30)
 
-    def device(request: Request) -> DeviceContext:
-        auth = request.headers.get("authorization", "")
-        token = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+    bearer = HTTPBearer(auto_error=False, scheme_name="VerifyToken", description="the attempt's VerifyToken")
+
+    def device(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> DeviceContext:
+        token = credentials.credentials.strip() if credentials is not None else None
         ctx = svc.open_attempt(runtime, token)
         if not limiter.allow(ctx.attempt.id, "device"):
             raise Throttled("too many requests for this token; slow down")
         return ctx
 
     Ctx = Annotated[DeviceContext, Depends(device)]
-    router = APIRouter(prefix=PREFIX, tags=["device"])
+    router = APIRouter(prefix=PREFIX, tags=["device"], responses=_ERROR_RESPONSES)
 
     @router.get("/session", summary="What this attempt needs, and its state")
     def session(ctx: Ctx) -> dict[str, Any]:
@@ -122,7 +145,11 @@ def make_router(runtime: Runtime) -> APIRouter:
     def consent(ctx: Ctx, body: ConsentIn) -> dict[str, Any]:
         return views.consent_body(svc.record_consent(runtime, ctx.pending(), body.version, body.locale))
 
-    @router.post("/guide", summary="A live hint for one JPEG preview frame (not stored)")
+    @router.post(
+        "/guide",
+        summary="A live hint for one JPEG preview frame (not stored)",
+        openapi_extra=_raw_body("image/jpeg"),
+    )
     async def guide(ctx: Ctx, request: Request) -> dict[str, Any]:
         data = await _read_limited(request, svc.MAX_GUIDE_BYTES)
         return views.guide_body(await run_in_threadpool(svc.guide_hint, runtime, ctx.pending(), data))
@@ -131,7 +158,13 @@ def make_router(runtime: Runtime) -> APIRouter:
     def challenge(ctx: Ctx) -> dict[str, Any]:
         return views.challenge_body(*svc.issue_challenge(runtime, ctx.pending()))
 
-    @router.put("/uploads/{kind}", summary="Upload the video or a card photo (idempotent)")
+    @router.put(
+        "/uploads/{kind}",
+        summary="Upload the video or a card photo (idempotent)",
+        openapi_extra=_raw_body(
+            "video/webm", "video/mp4", "image/jpeg", "image/png", "application/octet-stream"
+        ),
+    )
     async def upload(
         ctx: Ctx,
         kind: str,
@@ -181,3 +214,18 @@ def install_device_api(app: FastAPI, runtime: Runtime) -> None:
     app.add_exception_handler(IntakeError, device_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(_DeviceCors)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The document as served: a malformed request is answered 400 in the protocol's error shape (the
+    handler above), never FastAPI's default 422, so that status is not described."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                operation.get("responses", {}).pop("422", None)
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(unused, None)
+        app.openapi_schema = schema
+    return app.openapi_schema

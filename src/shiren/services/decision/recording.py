@@ -4,7 +4,7 @@ the callback, in a single transaction. A failure leaves nothing behind (blobs wr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,7 @@ class PendingAttempt:
     uploads: dict[str, Upload]  # kind → upload (video, id_front, id_back)
     challenge: dict[str, Any] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)
+    result_token: tuple[str, datetime] | None = None  # the signed result for the device, with its expiry
 
 
 def _evidence(runtime: Runtime, scene: Scene, outcome: Outcome, target: NewAttempt | PendingAttempt) -> dict:
@@ -133,6 +134,7 @@ def record(
                 evidence=_evidence(runtime, scene, outcome, target),
                 material=material,
                 now=now,
+                result_token=target.result_token if isinstance(target, PendingAttempt) else None,
             )
             for blob in stored:
                 blob.attempt_id = attempt.id

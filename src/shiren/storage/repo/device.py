@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from shiren.storage.crypto import Crypto
@@ -106,3 +106,58 @@ def set_upload_reading(
 def upload_reading(crypto: Crypto, upload: Upload) -> dict[str, Any] | None:
     raw = crypto.decrypt_field(upload.reading_enc, _reading_context(upload))
     return json.loads(raw) if raw else None
+
+
+def _open_for_inputs(attempt_id: int, now: datetime):  # noqa: ANN202 - a SQLAlchemy condition
+    return (
+        Attempt.id == attempt_id,
+        Attempt.state == "pending",
+        or_(Attempt.deciding_until.is_(None), Attempt.deciding_until < now),
+    )
+
+
+def hold_inputs_open(session: Session, attempt_id: int, now: datetime) -> bool:
+    """Take the attempt's row for this transaction if its inputs may still change (pending, and no submit
+    deciding); False otherwise. A write, so it serialises with ``claim_for_decision`` on every database."""
+    result = session.execute(
+        update(Attempt)
+        .where(*_open_for_inputs(attempt_id, now))
+        .values(deciding_until=Attempt.deciding_until)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def claim_for_decision(
+    session: Session, attempt_id: int, challenge_id: str, now: datetime, lease_s: float
+) -> str:
+    """Spend the challenge and freeze the attempt's inputs until ``now + lease_s``. Returns "" when both
+    happened, else why not: "decided" (or being decided) or "used" (the challenge was spent)."""
+    frozen = session.execute(
+        update(Attempt)
+        .where(*_open_for_inputs(attempt_id, now))
+        .values(deciding_until=now + timedelta(seconds=lease_s))
+        .execution_options(synchronize_session=False)
+    )
+    if frozen.rowcount != 1:
+        return "decided"
+    if not claim_challenge(session, challenge_id, now):
+        return "used"
+    return ""
+
+
+def release_decision(session: Session, attempt_id: int) -> None:
+    """A decision that failed unfreezes the inputs at once (the device may take a new challenge)."""
+    session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt_id, Attempt.state == "pending")
+        .values(deciding_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def rebind_upload(session: Session, upload_id: int, challenge_id: str | None, now: datetime) -> None:
+    """The same bytes uploaded again for a new challenge: they now answer that challenge."""
+    session.execute(
+        update(Upload).where(Upload.id == upload_id).values(challenge_id=challenge_id, created_at=now)
+    )

@@ -119,9 +119,14 @@ def set_verdict(
     evidence: dict[str, Any],
     material: dict[str, Any],
     now: datetime,
+    result_token: tuple[str, datetime] | None = None,
 ) -> None:
-    """Mark the attempt decided with its verdict, scores, evidence and (encrypted) material."""
+    """Mark the attempt decided with its verdict, scores, evidence, (encrypted) material and the signed
+    result handed to the device (with its expiry)."""
     attempt.state = "decided"
+    attempt.deciding_until = None
+    if result_token is not None:
+        attempt.result_token, attempt.result_token_expires_at = result_token
     attempt.verify_status = status
     attempt.decided_at = now
     attempt.authority_score = scores.get("authority")

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,9 +8,6 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.support import ShirenServer
-
-# In-process code under test (engines, runtimes) must never write into the checkout's ./shiren-data.
-os.environ.setdefault("SHIREN_DATA_DIR", tempfile.mkdtemp(prefix="shiren-test-"))
 
 ALL_SCENES = [
     ("RPBasicTest", "RPBasic"),

@@ -20,6 +20,7 @@ from shiren.runtime import Runtime
 from shiren.settings import Settings, get_settings
 from shiren.storage.repo.nonces import purge_nonces
 from shiren.workers.callbacks import CallbackWorker
+from shiren.workers.retention import RetentionWorker
 
 log = logging.getLogger("shiren")
 
@@ -42,10 +43,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         purger = asyncio.create_task(_purge_nonces_forever(runtime))
         callbacks = CallbackWorker(runtime)  # durable outbox: every server process sends its share
         callbacks.start()
+        retention = RetentionWorker(runtime)  # erases what is due; safe in every process at once
+        retention.start()
         try:
             yield
         finally:
             purger.cancel()
+            await retention.stop()
             await callbacks.stop()
 
     app = FastAPI(title="shiren", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)

@@ -97,6 +97,7 @@ def cmd_scene(args: argparse.Namespace, settings: Settings) -> int:
                     callback_url=args.callback_url,
                     redirect_origins=args.redirect_origin,
                     retention_days=args.retention_days or settings.default_retention_days,
+                    media_retention_days=args.media_retention_days,
                     thresholds=_thresholds(args.threshold),
                     liveness={
                         "actions": args.liveness_actions.split(",") if args.liveness_actions else None,
@@ -143,13 +144,74 @@ def cmd_registry(args: argparse.Namespace, settings: Settings) -> int:
     with tqdm(total=total, unit="row", file=sys.stderr, disable=args.json) as bar:
         report = import_csv(runtime, args.tenant, path, progress=bar.update)
     bad = [{"line": line, "reason": reason} for line, reason in report.bad]
+    unusable = [{"line": line, "reason": reason} for line, reason in report.unusable_photos]
     if args.json:
-        _print({"Imported": report.imported, "Bad": bad}, True)
+        _print({"Imported": report.imported, "Bad": bad, "UnusablePhotos": unusable}, True)
     else:
-        print(f"imported {report.imported} row(s); {len(bad)} bad")
+        print(f"imported {report.imported} row(s); {len(bad)} bad; {len(unusable)} without a usable photo")
         for row in bad:
-            print(f"  line {row['line']}: {row['reason']}")
+            print(f"  line {row['line']}: not imported: {row['reason']}")
+        for row in unusable:
+            print(f"  line {row['line']}: imported, photo unusable (verifications get 11): {row['reason']}")
     return 0 if report.imported or not bad else 1
+
+
+def cmd_key(args: argparse.Namespace, settings: Settings) -> int:
+    from shiren.services import keys
+    from shiren.services.errors import ServiceError
+
+    runtime = Runtime.build(settings)
+    if args.key_command == "rotate":
+        new_id, count = keys.rotate(runtime)
+        _print({"Current": new_id, "Rewrapped": count}, args.json)
+    elif args.key_command == "destroy":
+        try:
+            keys.destroy(runtime, args.key_id)
+        except ServiceError as exc:
+            return _fail(exc.message)
+        _print({"Destroyed": args.key_id}, args.json)
+    else:
+        status = keys.key_status(runtime)
+        _print({"Current": status.current, "Wraps": status.wraps}, args.json)
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
+    from shiren.services.retention import run_retention
+
+    runtime = Runtime.build(settings)
+    report = run_retention(runtime, dry_run=args.dry_run, actor="cli")
+    if args.json:
+        _print(report.as_dict(), True)
+        return 1 if report.failed else 0
+    counts = report.counts() if args.dry_run else report.erased
+    verb = "would erase" if args.dry_run else "erased"
+    print(f"{verb}: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()), end="")
+    print(f"; {report.failed} failed" if report.failed else "", end="")
+    print(" (more remain beyond this batch)" if args.dry_run and report.more else "")
+    for item in report.due:
+        print(f"  {item.kind:9} attempt={item.attempt_id} tenant={item.tenant} biz_type={item.biz_type} "
+              f"biz_id={item.biz_id} created={item.created_at.isoformat()}")  # fmt: skip
+    return 1 if report.failed else 0
+
+
+def cmd_verification(args: argparse.Namespace, settings: Settings) -> int:
+    from shiren.services.errors import NotFound
+    from shiren.services.retention import erase_verification
+
+    runtime = Runtime.build(settings)
+    with runtime.sessions() as session:
+        tenant = tenant_repo.find_tenant(session, args.tenant)
+    if tenant is None:
+        return _fail(f"no tenant {args.tenant}")
+    try:
+        deleted = erase_verification(runtime, tenant.id, args.biz_type, args.biz_id, actor="cli")
+    except NotFound as exc:
+        return _fail(exc.message)
+    _print(
+        {"Tenant": tenant.name, "BizType": args.biz_type, "BizId": args.biz_id, "Deleted": deleted}, args.json
+    )
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--authority", default="none", choices=AUTHORITIES)
     create.add_argument("--callback-url")
     create.add_argument("--redirect-origin", action="append", default=[])
-    create.add_argument("--retention-days", type=int)
+    create.add_argument("--retention-days", type=int, help="personal fields and the result (default 30)")
+    create.add_argument("--media-retention-days", type=int, help="images and video (default 7)")
     create.add_argument(
         "--threshold",
         action="append",
@@ -215,6 +278,31 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--tenant", default=DEFAULT_TENANT)
     imp.add_argument("--json", action="store_true")
     registry.set_defaults(func=cmd_registry)
+
+    key = sub.add_parser("key", help="the master key: status, rotate (while servers run), destroy an old one")
+    key_sub = key.add_subparsers(dest="key_command", required=True)
+    for name in ("status", "rotate"):
+        key_sub.add_parser(name).add_argument("--json", action="store_true")
+    destroy = key_sub.add_parser("destroy", help="delete an old master key that wraps nothing any more")
+    destroy.add_argument("key_id", metavar="KEY_ID")
+    destroy.add_argument("--json", action="store_true")
+    key.set_defaults(func=cmd_key)
+
+    retention = sub.add_parser("retention", help="erase what is past its retention (the worker does it too)")
+    ret_sub = retention.add_subparsers(dest="retention_command", required=True)
+    run = ret_sub.add_parser("run", help="erase everything due now")
+    run.add_argument("--dry-run", action="store_true", help="only say what would be erased")
+    run.add_argument("--json", action="store_true")
+    retention.set_defaults(func=cmd_retention)
+
+    verification = sub.add_parser("verification", help="one BizId's verifications")
+    ver_sub = verification.add_subparsers(dest="verification_command", required=True)
+    erase = ver_sub.add_parser("erase", help="erase every attempt of a BizId now (audited)")
+    erase.add_argument("biz_type", metavar="BIZTYPE")
+    erase.add_argument("biz_id", metavar="BIZID")
+    erase.add_argument("--tenant", required=True)
+    erase.add_argument("--json", action="store_true")
+    verification.set_defaults(func=cmd_verification)
     return parser
 
 

@@ -19,8 +19,10 @@ from shiren.engine.models import Models
 from shiren.settings import Settings
 from shiren.storage import migrate
 from shiren.storage.blobs import BlobStore, LocalBlobStore
-from shiren.storage.crypto import Crypto, load_master_key
+from shiren.storage.crypto import Crypto
 from shiren.storage.db import make_engine, make_sessionmaker
+from shiren.storage.keyring import Keyring
+from shiren.storage.repo.keys import load_system_key
 
 
 def models_from(settings: Settings) -> Models:
@@ -51,9 +53,10 @@ class Runtime:
         engine = make_engine(settings.database_url_resolved)
         if apply_migrations:
             migrate.upgrade(engine)
-        crypto = Crypto(load_master_key(settings.master_key, settings.data_dir))
-        blobs = LocalBlobStore(settings.data_dir / "blobs", crypto)
         sessions = make_sessionmaker(engine)
+        keyring = Keyring(settings.master_key, settings.previous_master_keys, settings.data_dir)
+        crypto = Crypto(load_system_key(sessions, keyring), keyring)
+        blobs = LocalBlobStore(settings.data_dir / "blobs", crypto)
         authorities = Authorities(
             {
                 "registry": RegistryAuthority(sessions, crypto, blobs),

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     master_key: str | None = Field(
         default=None, description="base64 of 32 bytes; default: data_dir/master.key created with mode 0600"
     )
+    previous_master_keys: str | None = Field(
+        default=None, description="comma-separated base64 keys that still unwrap older data keys (rotation)"
+    )
 
     # HTTP
     host: str = "127.0.0.1"
@@ -45,7 +48,7 @@ class Settings(BaseSettings):
     )
     fetch_timeout_s: float = 5.0
     max_image_bytes: int = 2 * 1024 * 1024
-    max_image_pixels: int = 40_000_000
+    max_image_pixels: int = 16_000_000  # a 4000×3000 phone photo is 12 M; peak memory ~10 bytes a pixel
 
     # Authorities (per scene: none | registry | http)
     authority_http_url: str | None = None
@@ -59,6 +62,9 @@ class Settings(BaseSettings):
     max_challenges_per_attempt: int = 5
     device_rate_per_minute: int = 300  # per VerifyToken, all device calls together (live hints: ~3/s)
     result_token_ttl_s: int = 10 * 60
+    # Refuse a capture whose pictures match an earlier capture's (capture_content_fresh): a replay with other
+    # bytes. Off only where every capture is rendered from one photograph (the end-to-end test servers).
+    content_replay_check: bool = True
 
     # Callbacks (Standard Webhooks, durable outbox)
     callback_timeout_s: float = 5.0
@@ -67,8 +73,11 @@ class Settings(BaseSettings):
     callback_backoff_max_s: float = 3600.0
     callback_poll_s: float = 0.5
 
-    # Retention
-    default_retention_days: int = 30
+    # Retention (SPEC 7): per scene; these are the defaults of scenes that do not say otherwise
+    default_retention_days: int = 30  # personal fields and the result (Alibaba keeps records 180 days)
+    default_media_retention_days: int = 7  # images and video: needed only to look into a disputed verdict
+    retention_interval_s: float = 300.0  # how often each server process erases what is due; 0: never
+    retention_batch: int = 500  # attempts per kind per pass (bounded queries and transactions)
 
     # The demo integrator app at /demo (`make run` turns it on)
     demo: bool = False

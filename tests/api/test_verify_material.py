@@ -14,6 +14,7 @@ from datetime import date
 
 import cv2
 import httpx
+import numpy as np
 import pytest
 from Tea.exceptions import TeaException
 
@@ -38,6 +39,7 @@ HOLDER_ID = random_id_number(RNG, birth=HOLDER_BIRTH, sex="男")
 OTHER = "李四"
 OTHER_ID = random_id_number(RNG, birth=date(1955, 7, 1), sex="男")
 STRANGER_ID = random_id_number(RNG, birth=date(1988, 1, 2), sex="女")
+NOFACE_ID = random_id_number(RNG, birth=date(1979, 4, 9), sex="女")
 
 
 def card(
@@ -103,8 +105,16 @@ def env(tmp_path_factory: pytest.TempPathFactory, host: ImageHost, upstream: Ups
         w.writerow([OTHER, OTHER_ID, "other.jpg"])
         w.writerow(["坏行", "123", "holder.jpg"])
         w.writerow(["无照片", STRANGER_ID, "missing.jpg"])
+        w.writerow(["无人脸", NOFACE_ID, "noface.png"])
+    cv2.imwrite(str(roster / "noface.png"), np.full((400, 300, 3), 200, np.uint8))
     report = srv.cli_json("registry", "import", str(roster / "roster.csv"), "--tenant", "rpmin")
-    assert report["Imported"] == 2 and [b["line"] for b in report["Bad"]] == [4, 5]
+    # The row with a malformed number is refused; those whose photo is missing or shows no face are kept
+    # (their verifications say "reference photo unusable") and listed.
+    assert report["Imported"] == 4 and [b["line"] for b in report["Bad"]] == [4]
+    assert [(u["line"], u["reason"]) for u in report["UnusablePhotos"]] == [
+        (5, "photo not found: missing.jpg"),
+        (6, "no face in the photo"),
+    ]
     yield srv, key
     srv.stop()
 
@@ -190,6 +200,8 @@ def test_pass_with_registry_and_both_card_sides(env, host: ImageHost) -> None:
         ("expired_card", 5),
         ("no_card_in_photo", 8),
         ("authority_has_no_photo", 11),
+        ("registry_photo_missing", 11),
+        ("registry_photo_without_face", 11),
         ("authority_error", 12),
         ("authority_timeout", 12),
     ],
@@ -206,6 +218,10 @@ def test_each_failure_status(
         body = verify(env, "MinReg", HOLDER, bad, face)
     elif case == "unknown_to_registry":
         body = verify(env, "MinReg", HOLDER, STRANGER_ID, face)
+    elif case == "registry_photo_missing":
+        body = verify(env, "MinReg", "无照片", STRANGER_ID, face)
+    elif case == "registry_photo_without_face":
+        body = verify(env, "MinReg", "无人脸", NOFACE_ID, face)
     elif case == "face_not_authority_photo":
         body = verify(env, "MinReg", OTHER, OTHER_ID, face)
     elif case == "face_not_card_portrait":

@@ -42,7 +42,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     base = f"http://127.0.0.1:{port}"
     srv = ShirenServer(
         tmp_path_factory.mktemp("browser-data"),
-        env={"SHIREN_DEMO": "true", "SHIREN_FETCH_ALLOW_HOSTS": f"127.0.0.1:{port}"},
+        # One photograph films every flow: the same pictures again (see tests/sdk_e2e/conftest.py).
+        env={
+            "SHIREN_DEMO": "true",
+            "SHIREN_FETCH_ALLOW_HOSTS": f"127.0.0.1:{port}",
+            "SHIREN_CONTENT_REPLAY_CHECK": "false",
+        },
         port=port,
     )
     key = srv.cli_json("accesskey", "create", "--tenant", "demo")

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 from shiren.engine.face.landmarks import FaceLandmarker, eye_aspect_ratio, landmark_pose, mouth_open_ratio
+from shiren.engine.liveness import video
+from shiren.engine.liveness.video import VideoRejected, decode_video
 
 try:  # repository root on sys.path
     from tests.fixtures import liveness_video as lv
@@ -315,3 +317,135 @@ def test_encode_video_round_trips_through_opencv(fourcc: str, magic: tuple[int, 
     assert decoded[0].shape == (480, 640, 3)
     mse = np.mean((decoded[0].astype(float) - clip.frames[0]) ** 2)
     assert 10 * np.log10(255**2 / mse) > 25  # dB
+
+
+# --- the server's decoding budget (engine/liveness/video.py) over clips written by cv2.VideoWriter ---------
+
+
+class CaptureSpy:
+    """cv2.VideoCapture that counts the frames really decoded, and can override what the container declares
+    (``declared``: CAP_PROP_* → value), as a lying or incomplete container would."""
+
+    real = cv2.VideoCapture
+
+    def __init__(self, path: str, declared: dict[int, float]) -> None:
+        self._cap = self.real(path)
+        self.declared = declared
+        self.reads = 0
+
+    def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+        return self._cap.isOpened()
+
+    def get(self, prop: int) -> float:
+        return self.declared.get(prop, self._cap.get(prop))
+
+    def read(self) -> tuple[bool, np.ndarray]:
+        self.reads += 1
+        return self._cap.read()
+
+    def release(self) -> None:
+        self._cap.release()
+
+
+@dataclass
+class Spies:
+    """What the server's decoder is told (``declared`` overrides) and the captures it opened."""
+
+    declared: dict[int, float]
+    opened: list[CaptureSpy]
+
+    @property
+    def reads(self) -> int:
+        """Frames decoded by the last capture opened (the server's: test clips are encoded first)."""
+        return self.opened[-1].reads
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> Spies:
+    spies = Spies({}, [])
+
+    def open_capture(path: str) -> CaptureSpy:
+        spies.opened.append(CaptureSpy(path, spies.declared))
+        return spies.opened[-1]
+
+    monkeypatch.setattr(video.cv2, "VideoCapture", open_capture)
+    return spies
+
+
+def clip(size: tuple[int, int], fps: float, n: int, fourcc: str = "MJPG") -> bytes:
+    """``n`` frames of ``size`` (w, h), a moving bar so that every frame differs, written at ``fps``."""
+    w, h = size
+    frames = []
+    for i in range(n):
+        f = np.full((h, w, 3), 90, np.uint8)
+        x = (i * 7) % max(1, w - 8)
+        f[:, x : x + 8] = 230
+        frames.append(f)
+    return lv.encode_video(frames, fps, fourcc)
+
+
+def refused(data: bytes, **limits: float) -> VideoRejected:
+    with pytest.raises(VideoRejected) as info:
+        decode_video(data, max_seconds=limits.pop("max_seconds", 12), **limits)
+    return info.value
+
+
+@pytest.mark.parametrize("fourcc", ["MJPG", "mp4v"])
+def test_a_2000_px_video_is_refused_before_any_frame_is_decoded(spy: Spies, fourcc: str) -> None:
+    data = clip((2000, 2000), 15, 6, fourcc)
+    error = refused(data)
+    assert error.code == "VideoTooLarge"
+    assert error.message == "the video is 2000×2000 pixels; at most 1920 px per side are accepted"
+    assert spy.reads == 0
+
+
+def test_a_120_fps_video_is_refused_before_any_frame_is_decoded(spy: Spies) -> None:
+    error = refused(clip((160, 120), 120, 30))
+    assert error.code == "VideoFrameRateTooHigh"
+    assert error.message == "the video is recorded at 120 fps; at most 60 fps are accepted"
+    assert spy.reads == 0
+
+
+def test_a_video_declaring_too_many_frames_is_refused_before_decoding(spy: Spies) -> None:
+    error = refused(clip((160, 120), 15, 40), max_input_frames=30)
+    assert (error.code, error.message) == (
+        "VideoTooManyFrames",
+        "the video has more than the 30 frames accepted",
+    )
+    assert spy.reads == 0
+
+
+def test_a_video_declaring_a_long_duration_is_refused_before_decoding(spy: Spies) -> None:
+    error = refused(clip((160, 120), 15, 40), max_seconds=2)
+    assert (error.code, error.message) == ("VideoTooLong", "the video is longer than 2 s")
+    assert spy.reads == 0
+
+
+def test_the_default_frame_budget_is_max_seconds_at_the_highest_rate(spy: Spies) -> None:
+    data = clip((160, 120), 60, 130)
+    spy.declared[cv2.CAP_PROP_FRAME_COUNT] = -1.0  # no declared length: only the running count stops it
+    error = refused(data, max_seconds=2)
+    assert error.message == "the video has more than the 120 frames accepted"  # 2 s × 60 fps
+    assert spy.reads == 121
+
+
+def test_a_container_without_rate_or_count_is_stopped_as_soon_as_the_budget_is_spent(spy: Spies) -> None:
+    """MediaRecorder's WebM declares no frame count (OpenCV reads -1.8e17) and may fall back to its time
+    base for the rate (1000): the decoder counts what it decodes and stops at the first frame too many."""
+    spy.declared.update({cv2.CAP_PROP_FRAME_COUNT: -1.8e17, cv2.CAP_PROP_FPS: 1000.0})
+    error = refused(clip((160, 120), 15, 60), max_input_frames=25)
+    assert error.code == "VideoTooManyFrames"
+    assert spy.reads == 26
+
+
+def test_frames_larger_than_declared_are_refused_at_the_first_one(spy: Spies) -> None:
+    spy.declared.update({cv2.CAP_PROP_FRAME_WIDTH: 640, cv2.CAP_PROP_FRAME_HEIGHT: 480})
+    error = refused(clip((2000, 1000), 15, 6))
+    assert error.message == "the video is 2000×1000 pixels; at most 1920 px per side are accepted"
+    assert spy.reads == 1
+
+
+def test_videos_at_the_limits_decode(spy: Spies) -> None:
+    frames = decode_video(clip((1920, 240), 60, 40), max_seconds=12)
+    assert len(frames) >= 5  # sampled at 15 fps out of 60
+    assert max(frames[0].bgr.shape[:2]) == video.MAX_SIDE  # analysed at 640 px

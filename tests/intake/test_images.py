@@ -10,7 +10,7 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, ImageOps
 
 from shiren.intake import (
     MAX_INPUT_BYTES,
@@ -143,11 +143,16 @@ def test_wrong_magic_bytes(data: bytes, reason: str) -> None:
     assert reason in rejected(data)
 
 
-def test_30mb_blob_is_refused_before_parsing() -> None:
+def test_30mb_blob_is_refused_before_parsing_whatever_the_settings_allow() -> None:
     blob = b"\xff\xd8\xff\xe0" + bytes(MAX_INPUT_BYTES)
     started = time.monotonic()
-    assert rejected(blob) == f"{FIELD}: image larger than 30 MB"
+    assert rejected(blob, Settings(max_image_bytes=100 * 1024 * 1024)) == f"{FIELD}: image larger than 30 MB"
     assert time.monotonic() - started < 0.5
+
+
+def test_the_byte_limit_of_the_settings_applies_to_every_image() -> None:
+    blob = b"\xff\xd8\xff\xe0" + bytes(SETTINGS.max_image_bytes)
+    assert rejected(blob) == f"{FIELD}: image larger than 2 MB"
 
 
 def test_png_decompression_bomb_is_refused_from_its_header() -> None:
@@ -159,7 +164,7 @@ def test_png_decompression_bomb_is_refused_from_its_header() -> None:
     )
     started = time.monotonic()
     message = rejected(bomb)
-    assert "100000×100000 pixels, more than the 40000000 pixels allowed" in message
+    assert "100000×100000 pixels, more than the 16000000 pixels allowed" in message
     assert time.monotonic() - started < 0.5
 
 
@@ -276,6 +281,20 @@ def test_other_orientations(orientation: int) -> None:
     image = decode_image(exif_jpeg(orientation), FIELD, SETTINGS)
     expected = {1: (40, 20), 3: (40, 20), 8: (20, 40)}[orientation]
     assert (image.width, image.height) == expected
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("progressive", [False, True])
+def test_every_orientation_matches_pillows_exif_transpose(orientation: int, progressive: bool) -> None:
+    """JPEGs are decoded by libjpeg-turbo directly and turned in numpy: the pixels must be Pillow's."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    image = Image.fromarray(np.random.default_rng(orientation).integers(0, 256, (24, 40, 3), dtype=np.uint8))
+    data = encode(image, "JPEG", exif=exif.tobytes(), quality=92, progressive=progressive)
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"))[:, :, ::-1]
+    decoded = decode_image(data, FIELD, SETTINGS)
+    assert (decoded.height, decoded.width) == expected.shape[:2]
+    assert np.array_equal(decoded.bgr, expected)
 
 
 def test_reencoded_jpeg_has_no_metadata_and_keeps_orientation() -> None:

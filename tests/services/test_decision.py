@@ -36,7 +36,7 @@ from shiren.services.errors import AlreadyDecided
 from shiren.settings import Settings
 from shiren.storage.models import Attempt, Blob, CallbackOutbox
 from shiren.storage.repo.scenes import create_scene
-from shiren.storage.repo.tasks import attempt_identity, attempt_material
+from shiren.storage.repo.tasks import attempt_identity, attempt_material, media_cipher
 from shiren.storage.repo.tenants import get_or_create_tenant
 from tests.services.fakes import (
     CAPTURE_MS,
@@ -627,6 +627,7 @@ def test_record_stores_the_verdict_evidence_and_encrypted_material(tmp_path: Pat
             assert evidence["models"] == VERSIONS
             assert evidence["thresholds"] == DEFAULT_THRESHOLDS
             material = attempt_material(runtime.crypto, stored)
+            media = media_cipher(runtime.crypto, stored)
             blobs = {b.id: b for b in session.scalars(select(Blob).where(Blob.attempt_id == attempt.id))}
             outbox = session.scalars(select(CallbackOutbox).where(CallbackOutbox.attempt_id == attempt.id))
             assert [o.url for o in outbox] == ["https://hooks.example.com/shiren"]
@@ -643,19 +644,19 @@ def test_record_stores_the_verdict_evidence_and_encrypted_material(tmp_path: Pat
         }
         assert {kind: blobs[i].kind for kind, i in ids.items()} == {k: k for k in ids}
         for kind, blob_id in ids.items():
-            data = runtime.blobs.get(blob_id)
+            data = runtime.blobs.get(blob_id, media)
             assert data.startswith(b"\xff\xd8\xff"), kind  # a JPEG once decrypted
             sealed = (tmp_path / "blobs" / blob_id[:2] / blob_id).read_bytes()
             assert b"JFIF" not in sealed[:64] and not sealed.startswith(b"\xff\xd8"), kind
             assert blobs[blob_id].size == len(data)
-        global_face = cv2.imdecode(np.frombuffer(runtime.blobs.get(ids["face_global"]), np.uint8), 1)
+        global_face = cv2.imdecode(np.frombuffer(runtime.blobs.get(ids["face_global"], media), np.uint8), 1)
         assert global_face.shape == (400, 400, 3)
-        crop = cv2.imdecode(np.frombuffer(runtime.blobs.get(ids["face"]), np.uint8), 1)
+        crop = cv2.imdecode(np.frombuffer(runtime.blobs.get(ids["face"], media), np.uint8), 1)
         assert crop.shape[0] < 400 and crop.shape[1] < 400  # the face with a margin, not the whole photo
 
         files_before = sorted(p.name for p in (tmp_path / "blobs").rglob("*") if p.is_file())
         with pytest.raises(AlreadyDecided):
-            record(runtime, scene, s.inputs, outcome, PendingAttempt(attempt.id, {}))
+            record(runtime, scene, s.inputs, outcome, PendingAttempt(attempt, {}))
         files_after = sorted(p.name for p in (tmp_path / "blobs").rglob("*") if p.is_file())
         assert files_after == files_before  # the refused record left no blobs behind
         with runtime.sessions() as session:

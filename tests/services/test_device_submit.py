@@ -28,7 +28,7 @@ from shiren.settings import Settings
 from shiren.storage.models import Attempt, utcnow
 from shiren.storage.repo import device as device_repo
 from shiren.storage.repo.scenes import create_scene
-from shiren.storage.repo.tasks import attempt_material
+from shiren.storage.repo.tasks import attempt_material, media_cipher
 from shiren.storage.repo.tenants import get_or_create_tenant
 from tests.services.fakes import (
     FakeCardReader,
@@ -145,7 +145,7 @@ def test_a_submit_freezes_the_capture_it_is_deciding(runtime: Runtime) -> None:
         material = attempt_material(runtime.crypto, decided)
     # The verdict points at the photo that was judged, and that photo is still there.
     assert material["IdCardInfo"]["FrontImageBlob"] == front_blob
-    assert runtime.blobs.get(front_blob) == FRONT
+    assert runtime.blobs.get(front_blob, media_cipher(runtime.crypto, decided)) == FRONT
     # Decided is final: later uploads are refused too.
     with pytest.raises(AlreadyDecided):
         device.store_upload(

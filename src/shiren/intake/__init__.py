@@ -2,7 +2,17 @@
 
 from shiren.intake.errors import DestinationRefused, FetchFailed, ImageRejected, IntakeError
 from shiren.intake.fetch import MAX_REDIRECTS, RequestBudget, fetch_image, fetch_image_sync
-from shiren.intake.images import MAX_INPUT_BYTES, DecodedImage, decode_image, reencode_jpeg, sniff_format
+from shiren.intake.images import (
+    MAX_INPUT_BYTES,
+    DecodedImage,
+    ImageHeader,
+    ImageLimits,
+    check_image,
+    decode_image,
+    decode_untrusted,
+    reencode_jpeg,
+    sniff_format,
+)
 
 __all__ = [
     "MAX_INPUT_BYTES",
@@ -10,10 +20,14 @@ __all__ = [
     "DecodedImage",
     "DestinationRefused",
     "FetchFailed",
+    "ImageHeader",
+    "ImageLimits",
     "ImageRejected",
     "IntakeError",
     "RequestBudget",
+    "check_image",
     "decode_image",
+    "decode_untrusted",
     "fetch_image",
     "fetch_image_sync",
     "reencode_jpeg",

@@ -24,6 +24,7 @@ from shiren import __version__
 from shiren.storage.crypto import Crypto
 from shiren.storage.models import Attempt, CallbackOutbox, Scene, Task
 from shiren.storage.repo.scenes import scene_secret
+from shiren.storage.repo.tasks import DataErased, record_cipher
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,12 @@ def enqueue_callback(session: Session, scene: Scene, attempt: Attempt) -> Callba
 def signing_secret(crypto: Crypto, scene: Scene, attempt: Attempt | None) -> bytes:
     """The HMAC key of a callback: the attempt's CallbackSeed, else the scene's own secret."""
     if attempt is not None:
-        seed = crypto.decrypt_field(attempt.callback_seed_enc, f"seed:{attempt.verify_token}")
+        try:
+            seed = record_cipher(crypto, attempt).decrypt_field(
+                attempt.callback_seed_enc, f"seed:{attempt.verify_token}"
+            )
+        except DataErased:
+            seed = None
         if seed:
             return seed.encode()
     return scene_secret(crypto, scene).encode()

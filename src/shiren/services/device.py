@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import cv2
-import numpy as np
 from sqlalchemy.orm import Session
 
 from shiren.domain.challenge import ChallengePlan, draw_challenge
@@ -21,7 +20,7 @@ from shiren.domain.schemes import Scheme, get_scheme, step_list
 from shiren.engine import idcard
 from shiren.engine.face.quality import blur_measure
 from shiren.engine.liveness import sniff_video_type
-from shiren.intake import ImageRejected, decode_image
+from shiren.intake import ImageLimits, ImageRejected, decode_image, decode_untrusted
 from shiren.intake.images import sniff_format
 from shiren.runtime import Runtime
 from shiren.services.card_reading import front_from_record, front_to_record
@@ -40,6 +39,7 @@ from shiren.services.errors import (
 )
 from shiren.storage.models import Attempt, Challenge, Consent, Scene, Upload, utcnow
 from shiren.storage.repo import device as repo
+from shiren.storage.repo.tasks import media_cipher, record_cipher
 
 UPLOAD_KINDS = ("video", "id_front", "id_back")
 FROZEN = "this attempt has been submitted; its capture can no longer change"
@@ -82,6 +82,10 @@ def open_attempt(runtime: Runtime, token: str | None) -> DeviceContext:
     if not scheme.live:
         raise Unauthenticated("this token is not for a device")
     ctx = DeviceContext(attempt, scene, scheme, task.biz_id)
+    if attempt.state == "erased":
+        raise Unauthenticated(
+            "this verification was erased; the integrator must issue a new one", expired=True
+        )
     if ctx.decided:
         return ctx
     ctx.pending()
@@ -253,7 +257,7 @@ def store_upload(
                 _hold_open(session, ctx)
                 repo.rebind_upload(session, existing.id, bound_to, utcnow())
         return receipt
-    blob_id = runtime.blobs.put(data)
+    blob_id = runtime.blobs.put(data, media_cipher(runtime.crypto, ctx.attempt))
     try:
         with runtime.sessions() as session, session.begin():
             _hold_open(session, ctx)
@@ -301,13 +305,19 @@ class GuideHint:
 
 
 def guide_hint(runtime: Runtime, ctx: DeviceContext, data: bytes) -> GuideHint:
-    """A live hint for one preview frame. The frame is analysed in memory and never stored."""
+    """A live hint for one preview frame. The frame is analysed in memory and never stored.
+
+    The frame goes through the intake's one decoder with the guide's own budget (JPEG only, at most
+    MAX_GUIDE_BYTES and MAX_GUIDE_SIDE px per side, checked from the header before decoding: 16 MB of
+    memory at most). Size and type keep their own errors (413, 415); anything else wrong with the frame
+    (too many pixels, truncated, corrupt) is an ImageRejected naming ``frame`` (400 InvalidParameter)."""
     require_consent(runtime, ctx)
     if len(data) > MAX_GUIDE_BYTES:
         raise TooLarge(f"preview frames must be under {MAX_GUIDE_BYTES} bytes", MAX_GUIDE_BYTES)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data[:2] == b"\xff\xd8" else None
-    if image is None or max(image.shape[:2]) > MAX_GUIDE_SIDE:
+    if sniff_format(data) != "jpeg":
         raise Unsupported(f"preview frames must be JPEG, at most {MAX_GUIDE_SIDE} px")
+    limits = ImageLimits(MAX_GUIDE_BYTES, MAX_GUIDE_SIDE * MAX_GUIDE_SIDE, MAX_GUIDE_SIDE, ("jpeg",))
+    image = decode_untrusted(data, "frame", limits).bgr
     h, w = image.shape[:2]
     faces = runtime.models.detector.detect(image)
     if not faces:
@@ -349,12 +359,13 @@ class CardConfirmation:
     unsure: tuple[str, ...] = ("name", "number")
 
 
-def stored_front_reading(runtime: Runtime, upload: Upload) -> idcard.CardFront | None:
+def stored_front_reading(runtime: Runtime, ctx: DeviceContext, upload: Upload) -> idcard.CardFront | None:
     """The reading kept with a card-front upload by the confirm step, if any."""
-    record = repo.upload_reading(runtime.crypto, upload)
+    record = repo.upload_reading(record_cipher(runtime.crypto, ctx.attempt), upload)
     if record is None:
         return None
-    portrait = runtime.blobs.get(upload.reading_blob_id) if upload.reading_blob_id else None
+    media = media_cipher(runtime.crypto, ctx.attempt)
+    portrait = runtime.blobs.get(upload.reading_blob_id, media) if upload.reading_blob_id else None
     return front_from_record(record, portrait)
 
 
@@ -366,14 +377,15 @@ def read_uploaded_card(runtime: Runtime, ctx: DeviceContext) -> CardConfirmation
     upload = uploads_of(runtime, ctx.attempt.id).get("id_front")
     if upload is None:
         raise UploadMissing("upload id_front first")
-    front = stored_front_reading(runtime, upload)
+    front = stored_front_reading(runtime, ctx, upload)
     if front is None:
+        media = media_cipher(runtime.crypto, ctx.attempt)
         try:
-            image = decode_image(runtime.blobs.get(upload.blob_id), "id_front", runtime.settings)
+            image = decode_image(runtime.blobs.get(upload.blob_id, media), "id_front", runtime.settings)
         except ImageRejected as exc:
             raise Invalid("id_front", exc.reason) from None
         front = idcard.read_front(image.bgr, ocr=runtime.models.ocr)
-        _keep_reading(runtime, upload, front)
+        _keep_reading(runtime, ctx, upload, front)
     if not (front.found and front.genuine):
         return CardConfirmation(False)
     unsure = [f for f in front.low_confidence_fields() if f in ("name", "number")]
@@ -382,10 +394,12 @@ def read_uploaded_card(runtime: Runtime, ctx: DeviceContext) -> CardConfirmation
     return CardConfirmation(True, front.name, front.number, tuple(unsure))
 
 
-def _keep_reading(runtime: Runtime, upload: Upload, front: idcard.CardFront) -> None:
+def _keep_reading(runtime: Runtime, ctx: DeviceContext, upload: Upload, front: idcard.CardFront) -> None:
     record, portrait = front_to_record(front)
-    portrait_blob = runtime.blobs.put(portrait) if portrait is not None else None
+    media = media_cipher(runtime.crypto, ctx.attempt)
+    portrait_blob = runtime.blobs.put(portrait, media) if portrait is not None else None
     with runtime.sessions() as session, session.begin():
-        kept = repo.set_upload_reading(session, runtime.crypto, upload.id, record, portrait_blob)
+        cipher = record_cipher(runtime.crypto, ctx.attempt)
+        kept = repo.set_upload_reading(session, cipher, upload.id, record, portrait_blob)
     if not kept and portrait_blob:
         runtime.blobs.delete(portrait_blob)

@@ -18,6 +18,7 @@ from shiren.domain.decision import STATUS_MESSAGES, Check, thresholds_for
 from shiren.domain.redirects import RedirectRefused, check_redirect
 from shiren.intake import DecodedImage, IntakeError, RequestBudget, decode_image, fetch_image
 from shiren.runtime import Runtime
+from shiren.services.content_index import ContentIndex
 from shiren.services.decision import (
     Capture,
     DecisionInputs,
@@ -45,7 +46,7 @@ from shiren.services.result_token import make_result_token
 from shiren.services.workload import CPU_SLOTS, china_today
 from shiren.storage.models import Attempt, Challenge, Upload, utcnow
 from shiren.storage.repo import device as device_repo
-from shiren.storage.repo.tasks import attempt_identity, attempt_inputs
+from shiren.storage.repo.tasks import attempt_identity, attempt_inputs, media_cipher
 
 log = logging.getLogger("shiren.device")
 
@@ -200,14 +201,14 @@ def _stored_inputs(
     name, number, confirmed = _identity(runtime, ctx, req)
     front = back = front_read = None
     if scheme.captures_card:
-        front_read = stored_front_reading(runtime, uploads["id_front"])
+        front_read = stored_front_reading(runtime, ctx, uploads["id_front"])
         if front_read is None:
-            front = _decode_upload(runtime, uploads["id_front"].blob_id, "id_front")
-        back = _decode_upload(runtime, uploads["id_back"].blob_id, "id_back")
+            front = _decode_upload(runtime, ctx, uploads["id_front"].blob_id, "id_front")
+        back = _decode_upload(runtime, ctx, uploads["id_back"].blob_id, "id_back")
     with runtime.sessions() as session:
         replayed = device_repo.seen_elsewhere(session, video.fingerprint, ctx.attempt.id)
     capture = Capture(
-        video=runtime.blobs.get(video.blob_id),
+        video=runtime.blobs.get(video.blob_id, media_cipher(runtime.crypto, ctx.attempt)),
         challenge_id=challenge.id,
         actions=tuple(challenge.actions),
         flash=challenge.flash,
@@ -231,7 +232,7 @@ def _stored_inputs(
         front_read=front_read,
     )
     target = PendingAttempt(
-        ctx.attempt.id,
+        ctx.attempt,
         {k: uploads[k] for k in ("video", "id_front", "id_back") if k in uploads},
         challenge={"id": challenge.id, "actions": list(challenge.actions)},
         redirects=redirects,
@@ -239,8 +240,9 @@ def _stored_inputs(
     return _Gathered(inputs, target, challenge)
 
 
-def _decode_upload(runtime: Runtime, blob_id: str, kind: str) -> DecodedImage:
-    return decode_image(runtime.blobs.get(blob_id), kind, runtime.settings)
+def _decode_upload(runtime: Runtime, ctx: DeviceContext, blob_id: str, kind: str) -> DecodedImage:
+    data = runtime.blobs.get(blob_id, media_cipher(runtime.crypto, ctx.attempt))
+    return decode_image(data, kind, runtime.settings)
 
 
 async def _fetch_optional(
@@ -287,7 +289,8 @@ async def submit(
         return answer_for(runtime, ctx, ctx.attempt)
     challenge = await asyncio.to_thread(_ready, runtime, ctx, req)
     await asyncio.to_thread(_freeze, runtime, ctx, challenge)
-    deps = deps or DecisionModels(runtime.models, runtime.authorities, runtime.settings)
+    index = ContentIndex(runtime) if runtime.settings.content_replay_check else None
+    deps = deps or DecisionModels(runtime.models, runtime.authorities, runtime.settings, replay_index=index)
     ttl = timedelta(seconds=runtime.settings.result_token_ttl_s)
 
     def work(gathered: _Gathered) -> Attempt:

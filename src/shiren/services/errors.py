@@ -61,6 +61,10 @@ class Throttled(ServiceError):
     """Too many calls; the caller should slow down."""
 
 
+class TooManyFailures(ServiceError):
+    """This identity (or BizId) failed too often lately; no new verification until the window passes."""
+
+
 class TooLarge(ServiceError):
     """An upload or body is over its limit (``limit`` bytes)."""
 

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from shiren.runtime import Runtime
-from shiren.storage.models import Blob
+from shiren.storage.blobs import BlobNotFound
+from shiren.storage.crypto import Cipher
+from shiren.storage.models import Attempt, Blob
 from shiren.storage.repo import audit
 from shiren.storage.repo.blobs import blob_row
+from shiren.storage.repo.tasks import DataErased, media_cipher
 
 
 class LinkRejected(Exception):
@@ -49,7 +52,11 @@ def open_media(
         blob = blob_row(session, blob_id)
         if blob is None or blob.tenant_id != tenant_id:
             raise LinkRejected("no such object")
-        data = runtime.blobs.get(blob_id)
+        attempt = session.get(Attempt, blob.attempt_id) if blob.attempt_id is not None else None
+        try:
+            data = runtime.blobs.get(blob_id, media_cipher(runtime.crypto, attempt) if attempt else None)
+        except (DataErased, BlobNotFound):
+            raise LinkRejected("no such object") from None
         audit.record(
             session,
             "media.read",
@@ -62,10 +69,18 @@ def open_media(
 
 
 def store_blob(
-    runtime: Runtime, data: bytes, *, tenant_id: int, attempt_id: int | None, kind: str, content_type: str
+    runtime: Runtime,
+    data: bytes,
+    *,
+    tenant_id: int,
+    attempt_id: int | None,
+    kind: str,
+    content_type: str,
+    cipher: Cipher | None = None,
 ) -> Blob:
-    """Encrypt and store ``data``; returns the metadata row for the caller to add in its transaction."""
-    blob_id = runtime.blobs.put(data)
+    """Encrypt (under ``cipher``: the verification's media key) and store ``data``; returns the metadata
+    row for the caller to add in its transaction."""
+    blob_id = runtime.blobs.put(data, cipher)
     return Blob(
         id=blob_id,
         tenant_id=tenant_id,

@@ -1,7 +1,10 @@
 """Importing a roster into the ``registry`` authority: ``shiren registry import FILE.csv``.
 
-Columns ``name,id_number,photo`` (photo path relative to the CSV). Bad rows are reported with their line
-number and reason; good rows are kept (each row commits on its own). Re-importing a number replaces it.
+Columns ``name,id_number,photo`` (photo path relative to the CSV). Rows without a valid name and number
+are refused, with their line number and reason; the others are kept (each row commits on its own), even
+when their photo is missing or shows no usable face: the identity is real, and a verification against it
+must say "reference photo unusable" (11), not "unknown identity" (2). Such rows are listed too, so the
+operator can supply a better photo. Re-importing a number replaces it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,17 @@ REQUIRED_COLUMNS = ("name", "id_number", "photo")
 class ImportReport:
     imported: int = 0
     bad: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason); never the values
+    # Imported without a usable reference photo: (line number, what is wrong with the photo).
+    unusable_photos: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Row:
+    name: str
+    number: str
+    jpeg: bytes | None  # the reference photo, re-encoded; None when it is missing or unreadable
+    template: str | None  # its face template; None when no usable face
+    photo_problem: str | None
 
 
 class BadRow(ValueError):
@@ -45,30 +59,36 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}
 
 
-def _prepare(runtime: Runtime, base: Path, row: dict[str, str]) -> tuple[str, str, bytes, str]:
-    name, raw_number, photo_rel = row["name"], row["id_number"], row["photo"]
+def _photo(runtime: Runtime, base: Path, photo_rel: str) -> tuple[bytes | None, str | None, str | None]:
+    """The re-encoded photo, its face template and what is wrong with it (each None when not)."""
+    if not photo_rel:
+        return None, None, "empty photo path"
+    photo_path = (base / photo_rel).resolve()
+    if not photo_path.is_file():
+        return None, None, f"photo not found: {photo_rel}"
+    try:
+        image = decode_image(photo_path.read_bytes(), "photo", runtime.settings)
+    except ImageRejected as exc:
+        return None, None, exc.message
+    jpeg = reencode_jpeg(image)
+    analysis = analyse_face(runtime.models, image.bgr)
+    if analysis is None:
+        return jpeg, None, "no face in the photo"
+    if analysis.embedding is None:
+        return jpeg, None, f"face unusable ({', '.join(analysis.quality.reasons) or analysis.quality.level})"
+    return jpeg, ",".join(f"{x:.7g}" for x in analysis.embedding.tolist()), None
+
+
+def _prepare(runtime: Runtime, base: Path, row: dict[str, str]) -> _Row:
+    name, raw_number = row["name"], row["id_number"]
     if not name:
         raise BadRow("empty name")
     try:
         number = parse_id_number(raw_number).number
     except InvalidIdNumber as exc:
         raise BadRow(f"id_number: {exc}") from None
-    if not photo_rel:
-        raise BadRow("empty photo path")
-    photo_path = (base / photo_rel).resolve()
-    if not photo_path.is_file():
-        raise BadRow(f"photo not found: {photo_rel}")
-    try:
-        image = decode_image(photo_path.read_bytes(), "photo", runtime.settings)
-    except ImageRejected as exc:
-        raise BadRow(exc.message) from None
-    analysis = analyse_face(runtime.models, image.bgr)
-    if analysis is None:
-        raise BadRow("no face in the photo")
-    if analysis.embedding is None:
-        raise BadRow(f"face unusable ({', '.join(analysis.quality.reasons) or analysis.quality.level})")
-    template = ",".join(f"{x:.7g}" for x in analysis.embedding.tolist())
-    return name, number, reencode_jpeg(image), template
+    jpeg, template, problem = _photo(runtime, base, row["photo"])
+    return _Row(name, number, jpeg, template, problem)
 
 
 def import_csv(
@@ -81,12 +101,15 @@ def import_csv(
         tenant_id = get_or_create_tenant(session, tenant).id
     for line, row in read_rows(path):
         try:
-            name, number, jpeg, template = _prepare(runtime, path.parent, row)
+            prepared = _prepare(runtime, path.parent, row)
         except BadRow as exc:
             report.bad.append((line, str(exc)))
         else:
+            name, number, template = prepared.name, prepared.number, prepared.template
+            if prepared.photo_problem:
+                report.unusable_photos.append((line, prepared.photo_problem))
             index = crypto.blind_index(number, INDEX_SCOPE)
-            blob_id = runtime.blobs.put(jpeg)
+            blob_id = runtime.blobs.put(prepared.jpeg) if prepared.jpeg is not None else None
             with runtime.sessions() as session, session.begin():
                 existing = identity_by_index(session, tenant_id, index)
                 old_blob = existing.photo_blob_id if existing else None
@@ -95,7 +118,7 @@ def import_csv(
                 identity.id_number_enc = crypto.encrypt_field(number, f"registry.idn:{index}")
                 identity.photo_blob_id = blob_id
                 identity.template_enc = crypto.encrypt_field(template, f"registry.template:{index}")
-                identity.template_model = model
+                identity.template_model = model if template is not None else None
                 session.add(identity)
             if old_blob:
                 runtime.blobs.delete(old_blob)

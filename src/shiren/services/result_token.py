@@ -28,4 +28,3 @@ def make_result_token(crypto: Crypto, biz_id: str, status: int, expires_at: date
         ).encode()
     )
     return f"v1.{payload}.{crypto.sign('result' + chr(0) + payload)}"
-

@@ -14,6 +14,7 @@ from shiren.domain.redirects import RedirectRefused, check_redirect
 from shiren.domain.schemes import get_scheme
 from shiren.runtime import Runtime
 from shiren.services.errors import Expired, Invalid, Missing
+from shiren.services.limits import check_failure_limits
 from shiren.storage.models import Attempt, Scene, utcnow
 from shiren.storage.repo.tasks import latest_attempt, start_attempt
 
@@ -92,6 +93,7 @@ def start_verification(runtime: Runtime, req: TokenRequest) -> TokenGrant:
             raise Missing(field)
     for field in _REDIRECTS:
         _check_redirect(field, named[field], req.scene.redirect_origins)
+    check_failure_limits(runtime, req.scene, req.biz_id, req.id_number)
     # Name and number are stored encrypted apart from the other inputs.
     inputs = {k: v for k, v in named.items() if v is not None and k not in _IDENTITY}
     with runtime.sessions() as session, session.begin():

@@ -15,6 +15,7 @@ from shiren.intake import DecodedImage, RequestBudget, decode_image, fetch_image
 from shiren.runtime import Runtime
 from shiren.services.decision import DecisionInputs, DecisionModels, NewAttempt, Outcome, evaluate, record
 from shiren.services.errors import Invalid, Missing
+from shiren.services.limits import check_failure_limits
 from shiren.services.workload import CPU_SLOTS, china_today
 from shiren.storage.models import Attempt, Scene
 
@@ -78,6 +79,7 @@ def decision_inputs(scene: Scene, req: MaterialRequest, images: dict[str, Decode
 async def verify_material(runtime: Runtime, scene: Scene, req: MaterialRequest) -> tuple[Attempt, Outcome]:
     """Decide and record one VerifyMaterial request; raises Invalid/Missing or IntakeError before deciding."""
     check_request(scene, req)
+    await asyncio.to_thread(check_failure_limits, runtime, scene, req.biz_id, req.id_number)
     t0 = time.perf_counter()
     images = await fetch_images(runtime, req)
     inputs = decision_inputs(scene, req, images)

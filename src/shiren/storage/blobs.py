@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 from typing import Protocol
 
-from shiren.storage.crypto import Crypto
+from shiren.storage.crypto import Cipher, Crypto
 
 
 class BlobNotFound(KeyError):
@@ -19,9 +19,12 @@ class BlobNotFound(KeyError):
 
 
 class BlobStore(Protocol):
-    def put(self, data: bytes) -> str: ...
+    """``cipher``: whose key the object is sealed with (a verification's media key); the system key when
+    not given (registry photos)."""
 
-    def get(self, blob_id: str) -> bytes: ...
+    def put(self, data: bytes, cipher: Cipher | None = None) -> str: ...
+
+    def get(self, blob_id: str, cipher: Cipher | None = None) -> bytes: ...
 
     def delete(self, blob_id: str) -> None: ...
 
@@ -43,24 +46,24 @@ class LocalBlobStore:
             raise BlobNotFound(blob_id)
         return self._root / blob_id[:2] / blob_id
 
-    def put(self, data: bytes) -> str:
+    def put(self, data: bytes, cipher: Cipher | None = None) -> str:
         blob_id = new_blob_id()
         path = self._path(blob_id)
         path.parent.mkdir(exist_ok=True, mode=0o700)
         tmp = path.with_suffix(".tmp")
         with open(tmp, "wb") as fh:
-            fh.write(self._crypto.encrypt_blob(data, blob_id))
+            fh.write((cipher or self._crypto).encrypt_blob(data, blob_id))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
         return blob_id
 
-    def get(self, blob_id: str) -> bytes:
+    def get(self, blob_id: str, cipher: Cipher | None = None) -> bytes:
         try:
             sealed = self._path(blob_id).read_bytes()
         except FileNotFoundError as exc:
             raise BlobNotFound(blob_id) from exc
-        return self._crypto.decrypt_blob(sealed, blob_id)
+        return (cipher or self._crypto).decrypt_blob(sealed, blob_id)
 
     def delete(self, blob_id: str) -> None:
         self._path(blob_id).unlink(missing_ok=True)

@@ -1,8 +1,11 @@
-"""Encryption at rest: one master key, purpose-bound subkeys.
+"""Encryption at rest: purpose-bound subkeys of a system key, and one data key per verification.
 
-The master key comes from ``SHIREN_MASTER_KEY`` (base64 of 32 bytes) or from ``<data_dir>/master.key``,
-created with mode 0600 on first start. Each use (database fields, blobs, blind indexes, signed links) gets
-its own subkey derived with HKDF, so a leak of one derived key does not expose the others.
+The system key (32 random bytes; on an upgrade, the former master key itself, so nothing changes for data
+already written) derives a subkey per use with HKDF (database fields, blobs, blind indexes, signed links):
+a leak of one derived key does not expose the others. Each verification's personal data (fields and
+blobs) is encrypted under its own data key instead, so erasing it is destroying that key: a backup of the
+blob store then holds nothing anyone can read. Both kinds of key are stored wrapped by the master key
+(``keyring``), never in clear.
 """
 
 from __future__ import annotations
@@ -10,101 +13,103 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 from functools import cached_property
-from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-KEY_FILE = "master.key"
+from shiren.storage.keyring import Keyring
+
 _NONCE = 12
 
 
-class MasterKeyError(RuntimeError):
-    """The configured master key is unusable."""
+def _derive(root: bytes, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"shiren/{purpose}".encode()).derive(
+        root
+    )
 
 
-def load_master_key(master_key_b64: str | None, data_dir: Path) -> bytes:
-    """Return the 32-byte master key, creating the key file (0600) the first time."""
-    if master_key_b64:
-        try:
-            key = base64.b64decode(master_key_b64, validate=True)
-        except ValueError as exc:
-            raise MasterKeyError("SHIREN_MASTER_KEY is not valid base64") from exc
-        if len(key) != 32:
-            raise MasterKeyError("SHIREN_MASTER_KEY must decode to 32 bytes")
-        return key
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / KEY_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = base64.b64decode(path.read_bytes().strip())
-        if len(key) != 32:
-            raise MasterKeyError(f"{KEY_FILE} does not hold a 32-byte key") from None
-        return key
-    key = secrets.token_bytes(32)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(base64.b64encode(key) + b"\n")
-    return key
+def _seal(aead: AESGCM, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = secrets.token_bytes(_NONCE)
+    return nonce + aead.encrypt(nonce, plaintext, aad)
 
 
-class Crypto:
-    """AES-GCM encryption and HMAC helpers keyed from the master key."""
+def _open(aead: AESGCM, sealed: bytes, aad: bytes) -> bytes:
+    return aead.decrypt(sealed[:_NONCE], sealed[_NONCE:], aad)
 
-    def __init__(self, master_key: bytes) -> None:
-        self._master = master_key
 
-    def _derive(self, purpose: str) -> bytes:
-        return HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=f"shiren/{purpose}".encode()
-        ).derive(self._master)
+class Cipher(Protocol):
+    """What encrypts one owner's data: the system key (``Crypto``) or a verification's ``DataKey``."""
 
-    @cached_property
-    def _field(self) -> AESGCM:
-        return AESGCM(self._derive("field"))
+    def encrypt_field(self, value: str | None, context: str) -> bytes | None: ...
 
-    @cached_property
-    def _blob(self) -> AESGCM:
-        return AESGCM(self._derive("blob"))
+    def decrypt_field(self, sealed: bytes | None, context: str) -> str | None: ...
 
-    @cached_property
-    def _index_key(self) -> bytes:
-        return self._derive("index")
+    def encrypt_blob(self, data: bytes, blob_id: str) -> bytes: ...
 
-    @cached_property
-    def link_key(self) -> bytes:
-        """Key for signed, expiring links and result tokens."""
-        return self._derive("link")
+    def decrypt_blob(self, sealed: bytes, blob_id: str) -> bytes: ...
 
-    @staticmethod
-    def _seal(aead: AESGCM, plaintext: bytes, aad: bytes) -> bytes:
-        nonce = secrets.token_bytes(_NONCE)
-        return nonce + aead.encrypt(nonce, plaintext, aad)
 
-    @staticmethod
-    def _open(aead: AESGCM, sealed: bytes, aad: bytes) -> bytes:
-        return aead.decrypt(sealed[:_NONCE], sealed[_NONCE:], aad)
+class _Sealing:
+    """Field and blob encryption under two AES-GCM keys; ``context`` / the blob id is associated data."""
+
+    _field: AESGCM
+    _blob: AESGCM
 
     def encrypt_field(self, value: str | None, context: str) -> bytes | None:
-        """Encrypt a personal field; ``context`` (e.g. ``attempt.name``) is bound as associated data."""
         if value is None:
             return None
-        return self._seal(self._field, value.encode(), context.encode())
+        return _seal(self._field, value.encode(), context.encode())
 
     def decrypt_field(self, sealed: bytes | None, context: str) -> str | None:
         if sealed is None:
             return None
-        return self._open(self._field, sealed, context.encode()).decode()
+        return _open(self._field, sealed, context.encode()).decode()
 
     def encrypt_blob(self, data: bytes, blob_id: str) -> bytes:
-        return self._seal(self._blob, data, blob_id.encode())
+        return _seal(self._blob, data, blob_id.encode())
 
     def decrypt_blob(self, sealed: bytes, blob_id: str) -> bytes:
-        return self._open(self._blob, sealed, blob_id.encode())
+        return _open(self._blob, sealed, blob_id.encode())
+
+
+class DataKey(_Sealing):
+    """One verification's key (its fields and blobs); erased by destroying the wrapped copy."""
+
+    def __init__(self, key: bytes) -> None:
+        self._field = AESGCM(_derive(key, "data/field"))
+        self._blob = AESGCM(_derive(key, "data/blob"))
+
+
+class Crypto(_Sealing):
+    """System-key encryption and HMAC helpers, and the data keys of verifications."""
+
+    def __init__(self, system_key: bytes, keyring: Keyring) -> None:
+        self._root = system_key
+        self.keyring = keyring
+        self._field = AESGCM(_derive(system_key, "field"))
+        self._blob = AESGCM(_derive(system_key, "blob"))
+
+    @cached_property
+    def _index_key(self) -> bytes:
+        return _derive(self._root, "index")
+
+    @cached_property
+    def link_key(self) -> bytes:
+        """Key for signed, expiring links and result tokens."""
+        return _derive(self._root, "link")
+
+    def new_data_key(self, context: str) -> tuple[DataKey, bytes, str]:
+        """A fresh data key, its wrapped form and the id of the master key that wrapped it."""
+        key = secrets.token_bytes(32)
+        wrapped, kid = self.keyring.wrap(key, context)
+        return DataKey(key), wrapped, kid
+
+    def open_data_key(self, wrapped: bytes, kid: str, context: str) -> DataKey:
+        return DataKey(self.keyring.unwrap(wrapped, kid, context))
 
     def blind_index(self, value: str, scope: str) -> str:
         """Deterministic keyed hash, so an encrypted value can still be looked up by equality."""

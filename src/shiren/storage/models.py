@@ -84,7 +84,8 @@ class Scene(Base):
     steps: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
     # Liveness challenge settings: {"actions": [pool of actions], "count": n}; empty = defaults.
     liveness: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    retention_days: Mapped[int] = mapped_column(Integer, default=30)  # personal fields and the result
+    media_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)  # images, video
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -111,7 +112,7 @@ class Attempt(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     verify_token: Mapped[str] = mapped_column(String(32), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | decided | erased
     verify_status: Mapped[int] = mapped_column(Integer, default=-1)
@@ -132,6 +133,25 @@ class Attempt(Base):
     # The signed result handed to the device, minted once at the decision (it carries no VerifyToken).
     result_token: Mapped[str | None] = mapped_column(String(512), nullable=True)
     result_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The verification's own data keys, wrapped by a master key (whose id is kept alongside): "record"
+    # encrypts its personal fields, "media" its images and video. Erasure destroys them (NULL).
+    record_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    record_kek: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    media_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    media_kek: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    media_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Keyed hash of the ID number checked (never the number): failures are limited per identity.
+    identity_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+
+
+class SystemKey(Base):
+    """A key of the installation itself (the system key), wrapped by a master key."""
+
+    __tablename__ = "system_keys"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    kek_id: Mapped[str] = mapped_column(String(16))
 
 
 class Blob(Base):
@@ -268,3 +288,17 @@ class CallbackDelivery(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     duration_ms: Mapped[float] = mapped_column(Float)
+
+
+class CapturePrint(Base):
+    """One keyed token of a capture's content fingerprint (engine/liveness/replay.py): an HMAC of a band
+    of the perceptual hashes of its frames, never the hashes or frames themselves. A later capture sharing
+    many tokens with one attempt's capture replays it, whatever the tenant."""
+
+    __tablename__ = "capture_prints"
+    __table_args__ = (UniqueConstraint("attempt_id", "token"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), index=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,6 +18,7 @@ from shiren.services.errors import (
     ServiceError,
     Throttled,
     TooLarge,
+    TooManyFailures,
     Unauthenticated,
     Unsupported,
 )
@@ -103,6 +104,13 @@ def from_service_error(exc: ServiceError) -> RpcError:
             return forbidden(exc.message)
         case Throttled():
             return throttled()
+        case TooManyFailures():
+            return RpcError(
+                400,
+                "Throttling.TooManyFailures",
+                exc.message,
+                "Let the user try again after the window; each failure is kept as evidence.",
+            )
         case TooLarge():
             return RpcError(
                 413, "RequestEntityTooLarge", exc.message, "Send images by URL or make them smaller."

@@ -69,6 +69,11 @@ def result_view(runtime: Runtime, attempt: Attempt | None) -> dict[str, Any]:
     return body
 
 
+def deleted_view(deleted: int) -> dict[str, Any]:
+    """DeleteVerifyResult's body (without RequestId): how many attempts this call erased."""
+    return {"Deleted": deleted}
+
+
 def token_view(runtime: Runtime, grant: TokenGrant) -> dict[str, Any]:
     """DescribeVerifyToken's body (without RequestId)."""
     base = runtime.settings.base_url

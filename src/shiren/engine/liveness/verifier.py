@@ -19,6 +19,7 @@ from shiren.engine.models import Models
 
 from .actions import BLINK_OPEN, ActionEvent, RestState, find_actions, match_challenge, rest_state
 from .flash import MIN_MATCHED, flash_response
+from .replay import ContentPrint, content_print
 from .signals import FrameSignals, measure
 from .video import Frame
 
@@ -41,6 +42,7 @@ class LivenessReport:
     frames: int
     duration_ms: float
     timings_ms: dict[str, float] = field(default_factory=dict)
+    content: ContentPrint | None = None  # the capture's content fingerprint, for replay detection
 
     @property
     def passed(self) -> bool:
@@ -227,6 +229,8 @@ def verify_capture(
                 )
             )
     t2 = time.perf_counter()
+    content = content_print(frames, signals)
+    t3 = time.perf_counter()
     report = LivenessReport(
         checks,
         events,
@@ -234,6 +238,11 @@ def verify_capture(
         frames[best].bgr if best is not None else None,
         len(frames),
         duration,
-        {"landmarks": round((t1 - t0) * 1000, 1), "checks": round((t2 - t1) * 1000, 1)},
+        {
+            "landmarks": round((t1 - t0) * 1000, 1),
+            "checks": round((t2 - t1) * 1000, 1),
+            "content_print": round((t3 - t2) * 1000, 1),
+        },
+        content,
     )
     return report

@@ -18,6 +18,7 @@ from shiren.engine.liveness import LivenessReport, VideoRejected, decode_video, 
 from shiren.engine.models import Models
 from shiren.services.decision.checks import authority_checks, card_checks
 from shiren.services.decision.inputs import Capture, DecisionInputs
+from shiren.services.decision.replay import ReplayIndex, content_freshness
 from shiren.services.faces import FaceAnalysis, analyse_face, compare
 from shiren.settings import Settings
 
@@ -49,6 +50,9 @@ class DecisionModels:
     limits: Settings
     card_reader: CardReader | None = None
     liveness_judge: LivenessJudge | None = None
+    replay_index: ReplayIndex | None = (
+        None  # earlier captures' prints (capture_content_fresh); None: no check
+    )
 
     def read_card(
         self, front_bgr: np.ndarray | None, back_bgr: np.ndarray | None, front: idcard.CardFront | None
@@ -86,6 +90,7 @@ class Outcome:
     idcard_face_score: float | None = None
     face_score: float | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    content_tokens: list[str] = field(default_factory=list)  # the capture's print, recorded with the verdict
 
 
 def capture_checks(capture: Capture, duration_ms: float) -> list[Check]:
@@ -159,13 +164,91 @@ def _number(text: str | None, today: date) -> tuple[IdNumber | None, Check]:
     )
 
 
+def _identity_checks(
+    deps: DecisionModels,
+    inputs: DecisionInputs,
+    reading: idcard.IdCardReading | None,
+    outcome: Outcome,
+    today: date,
+) -> list[Check]:
+    """The ID number, the authority (2, 12, 11, 7) and the card (8, 3, 4, 5, 6) of an identity scheme."""
+    checks: list[Check] = []
+    thresholds, face = inputs.thresholds, outcome.face
+    card_front = reading.front if reading is not None else None
+    from_card = inputs.scheme.confirm_step and not inputs.name
+    if from_card and card_front is not None:
+        outcome.name, outcome.id_number = card_front.name, card_front.number  # nothing confirmed: the card's
+    name, number_text = outcome.name or "", outcome.id_number or ""
+    # An identity read from a card that is not there is no identity: the card's check (8) says why.
+    card_missing = from_card and not (card_front is not None and card_front.found and card_front.genuine)
+    if not card_missing:
+        number, number_check = _number(number_text, today)
+        checks.append(number_check)
+        auth, outcome.authority_score = authority_checks(
+            deps.models,
+            deps.authorities.for_scene(inputs.authority),
+            inputs.tenant_id,
+            name,
+            number,
+            face,
+            thresholds["authority"],
+            deps.limits,
+        )
+        checks += auth
+        outcome.material.update({"IdCardName": outcome.name, "IdCardNumber": outcome.id_number})
+    if reading is not None:
+        card, card_info, outcome.idcard_face_score = card_checks(
+            deps.models,
+            reading,
+            name,
+            number_text,
+            face,
+            thresholds["idcard"],
+            today,
+            confirmed=inputs.confirmed,
+        )
+        checks += card
+        if card_info:
+            outcome.material["IdCardInfo"] = card_info
+    return checks
+
+
+def _retained_check(deps: DecisionModels, inputs: DecisionInputs, outcome: Outcome) -> Check:
+    """Check 10: the live face against the integrator's retained photo."""
+    assert inputs.retained is not None
+    retained = analyse_face(deps.models, inputs.retained.bgr)
+    face = outcome.face
+    outcome.face_score = compare(face.embedding if face else None, retained.embedding if retained else None)
+    return score_check(
+        "face_vs_retained",
+        10,
+        outcome.face_score,
+        inputs.thresholds["retained"],
+        "" if retained else "no face in the retained photo",
+    )
+
+
+def _content_fresh(
+    deps: DecisionModels, report: LivenessReport | None, checks: list[Check], timings: dict[str, float]
+) -> list[str]:
+    """Check ``capture_content_fresh`` when the decision has a replay index; returns the capture's tokens
+    to record (those of a capture whose pictures passed liveness, the only ones worth replaying)."""
+    if deps.replay_index is None or report is None or report.content is None:
+        return []
+    t0 = time.perf_counter()
+    found = content_freshness(deps.replay_index, report.content, record=report.passed)
+    checks.append(found.check)
+    timings["content_index"] = (time.perf_counter() - t0) * 1000
+    return found.tokens
+
+
 def evaluate(deps: DecisionModels, inputs: DecisionInputs, today: date) -> Outcome:
     """Every check the scheme needs, then one verdict."""
-    scheme, thresholds = inputs.scheme, inputs.thresholds
     timings: dict[str, float] = {}
     checks: list[Check] = list(inputs.unavailable)
     t0 = time.perf_counter()
     face, face_image, report = _live_face(deps, inputs, checks, timings)
+    tokens = _content_fresh(deps, report, checks, timings)
     t1 = time.perf_counter()
     reading = None
     if inputs.front is not None or inputs.back is not None or inputs.front_read is not None:
@@ -175,57 +258,12 @@ def evaluate(deps: DecisionModels, inputs: DecisionInputs, today: date) -> Outco
             inputs.front_read,
         )
     t2 = time.perf_counter()
-    name, number_text = inputs.name, inputs.id_number
-    card_front = reading.front if reading is not None else None
-    from_card = scheme.confirm_step and not name
-    if from_card and card_front is not None:
-        name, number_text = card_front.name, card_front.number  # nothing confirmed: the card's own
-    outcome = Outcome(0, checks, name, number_text, face, face_image, report, {})
-    # An identity read from a card that is not there is no identity: the card's check (8) says why.
-    card_missing = from_card and not (card_front is not None and card_front.found and card_front.genuine)
-    if scheme.identity and not card_missing:
-        number, number_check = _number(number_text, today)
-        checks.append(number_check)
-        auth, outcome.authority_score = authority_checks(
-            deps.models,
-            deps.authorities.for_scene(inputs.authority),
-            inputs.tenant_id,
-            name or "",
-            number,
-            face,
-            thresholds["authority"],
-            deps.limits,
-        )
-        checks += auth
-        outcome.material.update({"IdCardName": name, "IdCardNumber": number_text})
-    if scheme.identity and reading is not None:
-        card, card_info, outcome.idcard_face_score = card_checks(
-            deps.models,
-            reading,
-            name or "",
-            number_text or "",
-            face,
-            thresholds["idcard"],
-            today,
-            confirmed=inputs.confirmed,
-        )
-        checks += card
-        if card_info:
-            outcome.material["IdCardInfo"] = card_info
-    if scheme.retained_photo and inputs.retained is not None:
-        retained = analyse_face(deps.models, inputs.retained.bgr)
-        outcome.face_score = compare(
-            face.embedding if face else None, retained.embedding if retained else None
-        )
-        checks.append(
-            score_check(
-                "face_vs_retained",
-                10,
-                outcome.face_score,
-                thresholds["retained"],
-                "" if retained else "no face in the retained photo",
-            )
-        )
+    outcome = Outcome(0, checks, inputs.name, inputs.id_number, face, face_image, report, {})
+    outcome.content_tokens = tokens
+    if inputs.scheme.identity:
+        checks += _identity_checks(deps, inputs, reading, outcome, today)
+    if inputs.scheme.retained_photo and inputs.retained is not None:
+        checks.append(_retained_check(deps, inputs, outcome))
     t3 = time.perf_counter()
     outcome.status = decide(checks)
     outcome.material.update(

@@ -20,7 +20,15 @@ from shiren.services.faces import face_crop
 from shiren.services.media import store_blob
 from shiren.storage.models import Attempt, Blob, Scene, Upload, utcnow
 from shiren.storage.repo.blobs import adopt_uploads
-from shiren.storage.repo.tasks import lock_pending_attempt, set_attempt_identity, set_verdict, start_attempt
+from shiren.storage.repo.prints import add_prints
+from shiren.storage.repo.tasks import (
+    lock_pending_attempt,
+    media_cipher,
+    new_attempt_keys,
+    set_attempt_identity,
+    set_verdict,
+    start_attempt,
+)
 
 JPEG = "image/jpeg"
 
@@ -37,7 +45,7 @@ class NewAttempt:
 class PendingAttempt:
     """An attempt the device worked on: decided only if still pending; its uploads become its material."""
 
-    attempt_id: int
+    attempt: Attempt  # as loaded (detached): its id, and its media key for the derived images
     uploads: dict[str, Upload]  # kind → upload (video, id_front, id_back)
     challenge: dict[str, Any] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)
@@ -69,6 +77,12 @@ def record(
     now = utcnow()
     stored: list[Blob] = []
     uploads = target.uploads if isinstance(target, PendingAttempt) else {}
+    keys = None
+    if isinstance(target, NewAttempt):
+        keys = new_attempt_keys(runtime.crypto)  # made now: the images are stored before the attempt
+        media = keys.media
+    else:
+        media = media_cipher(runtime.crypto, target.attempt)
 
     def put(image: np.ndarray, kind: str) -> str:
         blob = store_blob(
@@ -78,6 +92,7 @@ def record(
             attempt_id=None,
             kind=kind,
             content_type=JPEG,
+            cipher=media,
         )
         stored.append(blob)
         return blob.id
@@ -112,13 +127,16 @@ def record(
                     id_number=inputs.id_number,
                     inputs=target.inputs,
                     now=now,
+                    keys=keys,
                 )
             else:
-                locked = lock_pending_attempt(session, target.attempt_id)
+                locked = lock_pending_attempt(session, target.attempt.id)
                 if locked is None:
                     raise AlreadyDecided("this attempt has already been decided")
                 attempt = locked
                 adopt_uploads(session, attempt.id, attempt.tenant_id, list(uploads.values()))
+                if outcome.content_tokens:  # the capture's content print, for later replays to meet
+                    add_prints(session, attempt.id, attempt.tenant_id, outcome.content_tokens, now)
                 if inputs.scheme.identity_from_user:
                     set_attempt_identity(runtime.crypto, attempt, outcome.name, outcome.id_number)
             set_verdict(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from shiren.storage.crypto import Crypto
+from shiren.storage.crypto import Cipher
 from shiren.storage.models import Attempt, Challenge, Consent, Scene, Task, Upload
 
 
@@ -89,7 +89,7 @@ def _reading_context(upload: Upload) -> str:
 
 
 def set_upload_reading(
-    session: Session, crypto: Crypto, upload_id: int, reading: dict[str, Any], portrait_blob: str | None
+    session: Session, crypto: Cipher, upload_id: int, reading: dict[str, Any], portrait_blob: str | None
 ) -> bool:
     """Keep the card reading of an upload (encrypted); False when the upload was replaced meanwhile."""
     upload = session.get(Upload, upload_id)
@@ -103,7 +103,7 @@ def set_upload_reading(
     return True
 
 
-def upload_reading(crypto: Crypto, upload: Upload) -> dict[str, Any] | None:
+def upload_reading(crypto: Cipher, upload: Upload) -> dict[str, Any] | None:
     raw = crypto.decrypt_field(upload.reading_enc, _reading_context(upload))
     return json.loads(raw) if raw else None
 

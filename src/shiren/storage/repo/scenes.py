@@ -62,6 +62,15 @@ def _check_callback(url: str | None) -> str | None:
     return url
 
 
+def _check_days(days: int | None, field: str) -> int | None:
+    """Retention in whole days, 0 or more (0: erased at the worker's next pass after the decision)."""
+    if days is None:
+        return None
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise SceneError("retention must be a whole number of days, 0 or more", field)
+    return days
+
+
 def create_scene(
     session: Session,
     crypto: Crypto,
@@ -76,8 +85,11 @@ def create_scene(
     steps: dict[str, bool] | None = None,
     thresholds: dict[str, float] | None = None,
     retention_days: int = 30,
+    media_retention_days: int | None = None,
     liveness: dict[str, Any] | None = None,
 ) -> Scene:
+    """A new scene. ``media_retention_days`` None: the installation's default (images are never kept
+    longer than the scene's ``retention_days`` either way)."""
     if not BIZ_TYPE_RE.match(biz_type):
         raise SceneError("BizType must be 1-64 characters of letters, digits, '_', '-', '.'")
     try:
@@ -98,7 +110,8 @@ def create_scene(
         redirect_origins=_origins(redirect_origins or []),
         steps=steps or {"guide": True, "privacy": True, "result": True},
         thresholds=_check_thresholds(thresholds),
-        retention_days=retention_days,
+        retention_days=_check_days(retention_days, "RetentionDays"),
+        media_retention_days=_check_days(media_retention_days, "MediaRetentionDays"),
         liveness=_check_liveness(liveness),
         secret_enc=crypto.encrypt_field(secrets.token_urlsafe(32), f"scene:{biz_type}"),
     )
@@ -149,6 +162,8 @@ def update_scene(session: Session, scene: Scene, **changes: Any) -> Scene:
             scene.liveness = _check_liveness({**(scene.liveness or {}), **value})
         elif key == "enabled":
             scene.enabled = bool(value)
+        elif key == "media_retention_days":
+            scene.media_retention_days = _check_days(value, "MediaRetentionDays")
         else:
             raise SceneError(f"unknown scene setting {key}")
     session.flush()
@@ -167,6 +182,7 @@ def scene_view(scene: Scene, tenant: str | None = None) -> dict[str, Any]:
         "RedirectOrigins": list(scene.redirect_origins),
         "Thresholds": dict(scene.thresholds),
         "RetentionDays": scene.retention_days,
+        "MediaRetentionDays": scene.media_retention_days,  # None: the installation's default
         "Liveness": dict(scene.liveness or {}),
         "Enabled": scene.enabled,
     }

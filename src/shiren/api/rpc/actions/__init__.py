@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from shiren.api.rpc.actions.erase import delete_verify_result
 from shiren.api.rpc.actions.material import verify_material
 from shiren.api.rpc.actions.settings import (
     create_verify_setting,
@@ -24,4 +25,5 @@ ACTIONS: dict[str, Action] = {
     "DescribeVerifySetting": describe_verify_setting,
     "UpdateVerifySetting": update_verify_setting,
     "VerifyMaterial": verify_material,
+    "DeleteVerifyResult": delete_verify_result,  # a shiren extension (erasure on request, SPEC 7)
 }

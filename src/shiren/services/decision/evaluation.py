@@ -50,9 +50,8 @@ class DecisionModels:
     limits: Settings
     card_reader: CardReader | None = None
     liveness_judge: LivenessJudge | None = None
-    replay_index: ReplayIndex | None = (
-        None  # earlier captures' prints (capture_content_fresh); None: no check
-    )
+    # Earlier captures' content prints (check capture_content_fresh); None: no such check.
+    replay_index: ReplayIndex | None = None
 
     def read_card(
         self, front_bgr: np.ndarray | None, back_bgr: np.ndarray | None, front: idcard.CardFront | None

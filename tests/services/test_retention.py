@@ -48,8 +48,18 @@ from shiren.services.retention import (
 from shiren.services.verification import latest_result
 from shiren.settings import Settings
 from shiren.storage.crypto import DataKey
-from shiren.storage.models import Attempt, AuditEvent, Blob, Scene, Upload, utcnow
+from shiren.storage.models import (
+    Attempt,
+    AuditEvent,
+    Blob,
+    CallbackOutbox,
+    CapturePrint,
+    Scene,
+    Upload,
+    utcnow,
+)
 from shiren.storage.repo import device as device_repo
+from shiren.storage.repo.prints import add_prints
 from shiren.storage.repo.scenes import SceneError, create_scene, scene_view, update_scene
 from shiren.storage.repo.tasks import (
     DataErased,
@@ -610,3 +620,17 @@ def test_scenes_keep_their_media_retention(runtime: Runtime) -> None:
         assert err.value.field == "MediaRetentionDays"
     with pytest.raises(SceneError):
         new_scene(runtime, "Bad", retention_days=-3)
+
+
+def test_erasure_gives_up_an_undelivered_callback_and_forgets_the_content_print(runtime: Runtime) -> None:
+
+    scene = new_scene(runtime, "Hooked", callback_url="https://hooks.example.com/shiren")
+    attempt = verify_material(runtime, scene, "m-hook")
+    with runtime.sessions() as session, session.begin():
+        add_prints(session, attempt.id, attempt.tenant_id, ["token-a", "token-b"], utcnow())
+    assert erase_attempt(runtime, attempt.id, reason="operator", actor="alice").erased
+    with runtime.sessions() as session:
+        (row,) = session.scalars(select(CallbackOutbox).where(CallbackOutbox.attempt_id == attempt.id))
+        # Its CallbackSeed is gone: sent now it would be signed with another key, so it is failed, saying why.
+        assert row.state == "failed" and row.last_error == "the verification was erased before delivery"
+        assert not list(session.scalars(select(CapturePrint).where(CapturePrint.attempt_id == attempt.id)))

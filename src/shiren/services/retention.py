@@ -25,16 +25,16 @@ import logging
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from shiren.runtime import Runtime
 from shiren.services.errors import Invalid, NotFound
-from shiren.storage.models import Attempt, Blob, CallbackOutbox, Scene, Task, Tenant, Upload, utcnow
+from shiren.storage.models import Attempt, Scene, utcnow
 from shiren.storage.repo import audit
+from shiren.storage.repo import retention as repo
 from shiren.storage.repo.prints import delete_prints
 from shiren.storage.repo.scenes import get_scene
 from shiren.storage.repo.tasks import attempt_material, set_attempt_material
@@ -75,38 +75,6 @@ class Erasure:
 def _check_reason(reason: str) -> None:
     if reason not in REASONS:
         raise Invalid("reason", f"must be one of {', '.join(REASONS)}")
-
-
-def _claim(session: Session, attempt_id: int, values: dict[str, Any], *where: ColumnElement[bool]) -> bool:
-    """Take the erasure of one attempt with one conditional UPDATE: True for exactly one caller, however
-    many processes try at once (the loser's UPDATE matches no row). Being a write first, it also takes
-    SQLite's write lock before anything is read."""
-    result = session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt_id, *where)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
-def _load(session: Session, attempt_id: int) -> Attempt:
-    attempt = session.get(Attempt, attempt_id, populate_existing=True)
-    assert attempt is not None  # just claimed in this transaction
-    return attempt
-
-
-def _drop_media_rows(session: Session, attempt_id: int) -> set[str]:
-    """Delete the attempt's Blob and Upload rows; returns the ids of the files they pointed at (derived
-    images, uploads, card-reading portraits). Every file of an attempt has one of these rows."""
-    blob_ids = set(session.scalars(select(Blob.id).where(Blob.attempt_id == attempt_id)))
-    for upload_blob, portrait in session.execute(
-        select(Upload.blob_id, Upload.reading_blob_id).where(Upload.attempt_id == attempt_id)
-    ):
-        blob_ids.update(b for b in (upload_blob, portrait) if b)
-    session.execute(delete(Upload).where(Upload.attempt_id == attempt_id))
-    session.execute(delete(Blob).where(Blob.attempt_id == attempt_id))
-    return blob_ids
 
 
 def _destroy_media_key(attempt: Attempt, now: datetime) -> None:
@@ -174,10 +142,10 @@ def erase_media(
     now = now or utcnow()
     with runtime.sessions() as session, session.begin():
         not_yet = (Attempt.media_erased_at.is_(None), Attempt.erased_at.is_(None))
-        if not _claim(session, attempt_id, {"media_erased_at": now}, *not_yet):
+        if not repo.claim_erasure(session, attempt_id, {"media_erased_at": now}, *not_yet):
             return Erasure(attempt_id, False)
-        attempt = _load(session, attempt_id)
-        blob_ids = _drop_media_rows(session, attempt_id)
+        attempt = repo.load_attempt(session, attempt_id)
+        blob_ids = repo.drop_media_rows(session, attempt_id)
         if attempt.material_enc is not None:
             material, referenced = without_blobs(attempt_material(runtime.crypto, attempt))
             set_attempt_material(runtime.crypto, attempt, material)
@@ -194,16 +162,6 @@ def erase_media(
     return Erasure(attempt_id, True, _delete_files(runtime, attempt_id, blob_ids))
 
 
-def _abandoned(now: datetime) -> tuple[ColumnElement[bool], ...]:
-    """Still pending, its token expired and no submit deciding it: a verdict reached after the plan was
-    made is never erased as 'abandoned'."""
-    return (
-        Attempt.state == "pending",
-        Attempt.expires_at < now,
-        or_(Attempt.deciding_until.is_(None), Attempt.deciding_until < now),
-    )
-
-
 def erase_attempt(
     runtime: Runtime,
     attempt_id: int,
@@ -218,16 +176,16 @@ def erase_attempt(
     pending with an expired token."""
     _check_reason(reason)
     now = now or utcnow()
-    guard = _abandoned(now) if reason == "abandoned" else ()
+    guard = repo.abandoned(now) if reason == "abandoned" else ()
     with runtime.sessions() as session, session.begin():
-        claimed = _claim(
+        claimed = repo.claim_erasure(
             session, attempt_id, {"erased_at": now, "state": "erased"}, Attempt.erased_at.is_(None), *guard
         )
         if not claimed:
             return Erasure(attempt_id, False)
-        attempt = _load(session, attempt_id)
+        attempt = repo.load_attempt(session, attempt_id)
         media_too = attempt.media_erased_at is None
-        blob_ids = _drop_media_rows(session, attempt_id)
+        blob_ids = repo.drop_media_rows(session, attempt_id)
         _destroy_media_key(attempt, now)
         for column in PERSONAL_COLUMNS:
             setattr(attempt, column, None)
@@ -240,14 +198,7 @@ def erase_attempt(
         delete_prints(session, attempt_id)
         # A callback not yet delivered would go out signed with the scene's secret instead of the erased
         # CallbackSeed, which its receiver rejects: it is given up, with the reason.
-        session.execute(
-            update(CallbackOutbox)
-            .where(CallbackOutbox.attempt_id == attempt_id, CallbackOutbox.state == "pending")
-            .values(
-                state="failed", last_error="the verification was erased before delivery", lease_until=None
-            )
-            .execution_options(synchronize_session=False)
-        )
+        repo.give_up_callbacks(session, attempt_id, "the verification was erased before delivery")
         audit.record(
             session,
             "retention.erase",
@@ -269,14 +220,7 @@ def erase_verification(
         scene = get_scene(session, tenant_id, biz_type)
         if scene is None:
             raise NotFound(f"no scene named {biz_type!r} in this account.", field="BizType")
-        ids = list(
-            session.scalars(
-                select(Attempt.id)
-                .join(Task, Task.id == Attempt.task_id)
-                .where(Task.scene_id == scene.id, Task.biz_id == biz_id, Attempt.erased_at.is_(None))
-                .order_by(Attempt.id)
-            )
-        )
+        ids = repo.attempts_of_biz_id(session, scene.id, biz_id)
     done = [erase_attempt(runtime, i, reason="operator", actor=actor, remote=remote) for i in ids]
     return sum(1 for e in done if e.erased)
 
@@ -332,14 +276,14 @@ def media_days(scene: Scene, default_days: int) -> int:
 
 
 def _scenes(session: Session, default_days: int) -> dict[int, _SceneInfo]:
-    rows = session.execute(select(Scene, Tenant.name).join(Tenant, Tenant.id == Scene.tenant_id))
+    rows = repo.scenes_with_tenants(session)
     return {
         scene.id: _SceneInfo(tenant, scene.biz_type, scene.retention_days, media_days(scene, default_days))
         for scene, tenant in rows
     }
 
 
-Window = tuple[int | None, int]  # (kept at most this many days by another rule, kept this many days)
+Window = repo.Window
 
 
 def _windows(scenes: dict[int, _SceneInfo], kind: str) -> dict[Window, list[int]]:
@@ -353,65 +297,17 @@ def _windows(scenes: dict[int, _SceneInfo], kind: str) -> dict[Window, list[int]
     return groups
 
 
-_COLUMNS = (Attempt.id, Attempt.created_at, Task.biz_id, Task.scene_id)
-
-
-def _due_in(
-    session: Session,
-    groups: dict[Window, list[int]],
-    now: datetime,
-    batch: int,
-    *where: ColumnElement[bool],
-) -> tuple[list[Row[Any]], bool]:
-    """Attempts of each group's scenes created inside the group's window, oldest ``batch`` overall. Each
-    query seeks an (erasure time, created_at) index at its NULL prefix: erased history is never read."""
-    rows: list[Row[Any]] = []
-    more = False
-    for (newer_than, older_than), scene_ids in sorted(groups.items(), key=lambda g: (g[0][0] or 0, g[0][1])):
-        window = [Attempt.created_at < now - timedelta(days=older_than)]
-        if newer_than is not None:
-            window.append(Attempt.created_at >= now - timedelta(days=newer_than))
-        found = list(
-            session.execute(
-                select(*_COLUMNS)
-                .join(Task, Task.id == Attempt.task_id)
-                .where(*where, *window, Task.scene_id.in_(scene_ids))
-                .order_by(Attempt.created_at)
-                .limit(batch)
-            )
-        )
-        more = more or len(found) == batch
-        rows += found
-    rows.sort(key=lambda r: r.created_at)
-    return rows[:batch], more or len(rows) > batch
-
-
-def _abandoned_rows(session: Session, now: datetime, batch: int) -> tuple[list[Row[Any]], bool]:
-    """Pending attempts whose token expired and that have uploads (the (state, expires_at) index)."""
-    has_uploads = exists(select(Upload.id).where(Upload.attempt_id == Attempt.id))
-    found = list(
-        session.execute(
-            select(*_COLUMNS)
-            .join(Task, Task.id == Attempt.task_id)
-            .where(*_abandoned(now), Attempt.erased_at.is_(None), has_uploads)
-            .order_by(Attempt.expires_at)
-            .limit(batch)
-        )
-    )
-    return found, len(found) == batch
-
-
 def plan_retention(runtime: Runtime, now: datetime | None = None, *, batch: int | None = None) -> Plan:
     """What is due at ``now`` (default: the present), at most ``batch`` attempts of each kind."""
     now = now or utcnow()
     batch = batch or runtime.settings.retention_batch
     with runtime.sessions() as session:
         scenes = _scenes(session, runtime.settings.default_media_retention_days)
-        record, more_record = _due_in(
+        record, more_record = repo.due_in(
             session, _windows(scenes, "record"), now, batch, Attempt.erased_at.is_(None)
         )
-        abandoned, more_abandoned = _abandoned_rows(session, now, batch)
-        media, more_media = _due_in(
+        abandoned, more_abandoned = repo.abandoned_rows(session, now, batch)
+        media, more_media = repo.due_in(
             session,
             _windows(scenes, "media"),
             now,

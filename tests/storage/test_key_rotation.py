@@ -141,3 +141,13 @@ def test_rotation_while_a_server_runs(tmp_path: Path) -> None:
                 "张三",
                 "11010519491231002X",
             )
+
+
+def test_a_wrong_master_key_is_a_clear_error(tmp_path: Path) -> None:
+    import base64
+
+    from shiren.storage.keyring import MasterKeyError
+
+    Runtime.build(Settings(data_dir=tmp_path, master_key=base64.b64encode(b"a" * 32).decode())).close()
+    with pytest.raises(MasterKeyError, match="no master key here opens this installation's system key"):
+        Runtime.build(Settings(data_dir=tmp_path, master_key=base64.b64encode(b"b" * 32).decode()))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shiren.storage.keyring import Keyring
+from shiren.storage.keyring import Keyring, MasterKeyError
 from shiren.storage.models import Attempt, SystemKey
 
 SYSTEM = "system"
@@ -18,7 +19,13 @@ def load_system_key(sessions: sessionmaker[Session], keyring: Keyring) -> bytes:
     with sessions() as session:
         row = session.get(SystemKey, SYSTEM)
         if row is not None:
-            return keyring.unwrap(row.wrapped, row.kek_id, "system-key")
+            try:
+                return keyring.unwrap(row.wrapped, row.kek_id, "system-key")
+            except (InvalidTag, MasterKeyError):
+                raise MasterKeyError(
+                    f"no master key here opens this installation's system key (wrapped by {row.kek_id}): "
+                    "wrong key file, SHIREN_MASTER_KEY or SHIREN_PREVIOUS_MASTER_KEYS?"
+                ) from None
     root = keyring.key(keyring.current_id)
     wrapped, kid = keyring.wrap(root, "system-key")
     try:

@@ -95,7 +95,7 @@ def test_undecodable_uploads_are_refused_with_a_reason(obama) -> None:
 
 
 def test_flash_reflection_of_the_drawn_colours_passes_and_its_absence_fails(models: Models, obama) -> None:
-    from shiren.domain.challenge import draw_challenge
+    from shiren.domain.challenge import FLASH_COLOURS, draw_challenge
 
     plan = draw_challenge(None, flash=True)
     lit = lv.bona_fide(obama, plan.actions, flash=plan.flash)
@@ -108,13 +108,15 @@ def test_flash_reflection_of_the_drawn_colours_passes_and_its_absence_fails(mode
         decode_video(dark.encode(), max_seconds=12), plan.actions, models=models, flash=plan.flash
     )
     assert "liveness_flash_reflection" in failed(report)
-    other = draw_challenge(None, flash=True)
-    wrong = lv.bona_fide(obama, plan.actions, flash=other.flash)
+    # Another sequence that differs in every segment (each colour rotated to its complement): a random
+    # second draw can share most segments with the first and rightly pass, so it is not drawn.
+    colours = list(FLASH_COLOURS)
+    rotated = [colours[(colours.index(c) + 3) % len(colours)] for c in plan.flash["colors"]]
+    wrong = lv.bona_fide(obama, plan.actions, flash={**plan.flash, "colors": rotated})
     report = verify_capture(
         decode_video(wrong.encode(), max_seconds=12), plan.actions, models=models, flash=plan.flash
     )
-    if other.flash["colors"] != plan.flash["colors"]:
-        assert "liveness_flash_reflection" in failed(report)
+    assert "liveness_flash_reflection" in failed(report)
 
 
 class CountingDetector:

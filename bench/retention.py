@@ -25,14 +25,11 @@ import os
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from _common import write_results
 from shiren.runtime import Runtime
@@ -43,8 +40,8 @@ from shiren.storage.models import Attempt, Blob, Scene, utcnow
 from shiren.storage.repo.scenes import create_scene
 from shiren.storage.repo.tasks import new_attempt_keys, set_verdict, start_attempt
 from shiren.storage.repo.tenants import get_or_create_tenant
+from tests.support import scratch_postgres
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CHUNK = 200  # verifications stored per transaction while populating
 EVIDENCE = {
     "checks": [
@@ -55,20 +52,6 @@ EVIDENCE = {
     "models": {"face_detector": "mediapipe:1", "face_embedder": "dlib-onnx:1"},
     "timings_ms": {"total": 812.0},
 }
-
-
-@contextmanager
-def scratch_postgres() -> Iterator[str]:
-    name = f"shiren_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def populate(
@@ -211,7 +194,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shiren-retention-") as tmp:
         results += bench_database("sqlite", Path(tmp) / "sqlite", None, args)
         if not args.skip_postgres:
-            with scratch_postgres() as url:
+            with scratch_postgres("shiren_bench") as url:
                 results += bench_database("postgresql", Path(tmp) / "pg", url, args)
     write_results(
         "retention",

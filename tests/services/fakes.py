@@ -6,9 +6,11 @@ calibrated scale."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -21,7 +23,9 @@ from shiren.engine.idcard import CardBack, CardFront, IdCardReading
 from shiren.engine.liveness import LivenessReport, VideoRejected
 from shiren.engine.models import Models
 from shiren.intake import DecodedImage
+from shiren.runtime import Runtime
 from shiren.services.decision import Capture
+from shiren.settings import Settings
 
 DIM = 128
 NOBODY = 0
@@ -280,4 +284,14 @@ def capture(
         expires_at=ISSUED_AT + timedelta(minutes=10),
         uploaded_at=ISSUED_AT + uploaded_after,
         replayed=replayed,
+    )
+
+
+MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
+
+
+def fake_runtime(data_dir: Path, database_url: str | None = None) -> Runtime:
+    """A real runtime (SQLite in ``data_dir`` unless ``database_url``) whose models are the fakes."""
+    return Runtime.build(
+        Settings(data_dir=data_dir, master_key=MASTER_KEY, database_url=database_url), models=fake_models()
     )

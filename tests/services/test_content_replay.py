@@ -15,7 +15,6 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from shiren.authority import Authorities
@@ -62,7 +61,6 @@ class ContentJudge:
         return replace(report, content=PICTURES[video])
 
 
-@pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
     key = base64.b64encode(bytes(range(32))).decode()
     rt = Runtime.build(Settings(data_dir=tmp_path, master_key=key), models=fake_models())

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-import shiren.engine.models as engine_models
 from shiren.authority import Authorities, AuthorityAnswer, AuthorityUnavailable
 from shiren.domain.decision import DEFAULT_THRESHOLDS, PRECEDENCE, Check
 from shiren.domain.idnumber import random_id_number
@@ -462,17 +461,6 @@ FAILING = [
         id="unavailable-retained-url-decides-10",
     ),
 ]
-
-
-@pytest.fixture(autouse=True)
-def no_real_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A model the fakes do not cover would load real weights: make that fail loudly instead."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a real model was loaded")
-
-    for factory in ("make_detector", "make_embedder", "make_landmarker", "make_text_recognizer"):
-        monkeypatch.setattr(engine_models, factory, refuse)
 
 
 @pytest.fixture

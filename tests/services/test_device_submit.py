@@ -66,7 +66,6 @@ class GatedJudge:
         return liveness_report(ALICE)
 
 
-@pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
     key = base64.b64encode(bytes(range(32))).decode()
     rt = Runtime.build(Settings(data_dir=tmp_path, master_key=key), models=fake_models())

@@ -26,7 +26,6 @@ NUMBER = "11010519491231002X"
 OTHER = "110105194912310029"
 
 
-@pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
     rt = Runtime.build(
         Settings(data_dir=tmp_path, master_key=base64.b64encode(bytes(range(32))).decode()),

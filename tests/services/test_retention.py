@@ -5,7 +5,6 @@ afterwards by any path, including a copy of the blob files taken before the eras
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import random
 import shutil
@@ -19,7 +18,6 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select, update
 
-import shiren.engine.models as engine_models
 from shiren.authority import Authorities
 from shiren.domain.decision import DEFAULT_THRESHOLDS
 from shiren.domain.idnumber import random_id_number
@@ -46,7 +44,6 @@ from shiren.services.retention import (
     without_blobs,
 )
 from shiren.services.verification import latest_result
-from shiren.settings import Settings
 from shiren.storage.crypto import DataKey
 from shiren.storage.models import (
     Attempt,
@@ -79,7 +76,7 @@ from tests.services.fakes import (
     card_front,
     decoded,
     face_image,
-    fake_models,
+    fake_runtime,
     liveness_report,
 )
 
@@ -87,33 +84,11 @@ TODAY = date(2025, 6, 1)
 ALICE = 1
 NAME = "张三"
 NUMBER = random_id_number(random.Random(7), birth=date(1990, 5, 17), sex="男")
-MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
 VIDEO = b"\x00\x00\x00\x18ftypmp42 fake video"
 JPEG_ISH = b"\xff\xd8\xff\xe0 a card photo"
 PORTRAIT = b"\xff\xd8\xff\xe0 the printed portrait"
 REDIRECT = f"https://app.example.com/done?name={NAME}"
 DAY = timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def no_real_models(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a real model was loaded")
-
-    for factory in ("make_detector", "make_embedder", "make_landmarker", "make_text_recognizer"):
-        monkeypatch.setattr(engine_models, factory, refuse)
-
-
-def build_runtime(data_dir: Path, database_url: str | None = None) -> Runtime:
-    settings = Settings(data_dir=data_dir, master_key=MASTER_KEY, database_url=database_url)
-    return Runtime.build(settings, models=fake_models())
-
-
-@pytest.fixture
-def runtime(tmp_path: Path):
-    rt = build_runtime(tmp_path / "data")
-    yield rt
-    rt.close()
 
 
 def new_scene(runtime: Runtime, biz_type: str, scheme: str = "RPMin", tenant: str = "acme", **kw) -> Scene:
@@ -558,7 +533,7 @@ def test_two_concurrent_runs_on_sqlite(runtime: Runtime) -> None:
 
 
 def test_two_concurrent_runs_on_postgresql(tmp_path: Path, pg_url: str) -> None:
-    rt = build_runtime(tmp_path / "data", pg_url)
+    rt = fake_runtime(tmp_path / "data", pg_url)
     try:
         concurrent_runs(rt, 20)
     finally:

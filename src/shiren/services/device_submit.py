@@ -12,6 +12,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from shiren.domain.decision import STATUS_MESSAGES, Check, thresholds_for
@@ -137,7 +138,6 @@ def _identity(
 class _Gathered:
     inputs: DecisionInputs
     target: PendingAttempt
-    challenge: Challenge
 
 
 def _check_uploads(ctx: DeviceContext, uploads: dict[str, Upload], challenge: Challenge) -> None:
@@ -152,23 +152,31 @@ def _check_uploads(ctx: DeviceContext, uploads: dict[str, Upload], challenge: Ch
             raise UploadMissing(f"upload {' and '.join(missing)} first")
 
 
-def _redirects(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest) -> dict[str, str]:
+def _redirects(ctx: DeviceContext, req: SubmitRequest, stored: dict[str, Any]) -> dict[str, str]:
     if not ctx.scheme.hosted_page:
         return {}
-    stored = attempt_inputs(runtime.crypto, ctx.attempt)
     passed = _redirect(ctx, req.success_redirect, "successRedirect") or stored.get("PassedRedirectUrl")
     failed = _redirect(ctx, req.fail_redirect, "failRedirect") or stored.get("FailedRedirectUrl")
     return {k: v for k, v in (("pass", passed), ("fail", failed or passed)) if v}
 
 
-def _ready(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest) -> Challenge:
+@dataclass(frozen=True)
+class _Ready:
+    """What a submit was checked for before its challenge was spent, kept for the decision."""
+
+    challenge: Challenge
+    given: dict[str, Any]  # the integrator's inputs of DescribeVerifyToken (image URLs, redirects)
+    redirects: dict[str, str]
+    identity: tuple[str | None, str | None, frozenset[str]]
+
+
+def _ready(runtime: Runtime, ctx: DeviceContext, req: SubmitRequest) -> _Ready:
     """Everything a submit is refused for, checked before the challenge is spent (blocking)."""
     require_consent(runtime, ctx)
     challenge = current_challenge(runtime, ctx, req.challenge_id)
     _check_uploads(ctx, uploads_of(runtime, ctx.attempt.id), challenge)
-    _redirects(runtime, ctx, req)
-    _identity(runtime, ctx, req)
-    return challenge
+    given = attempt_inputs(runtime.crypto, ctx.attempt)
+    return _Ready(challenge, given, _redirects(ctx, req, given), _identity(runtime, ctx, req))
 
 
 def _freeze(runtime: Runtime, ctx: DeviceContext, challenge: Challenge) -> None:
@@ -189,16 +197,16 @@ def _release(runtime: Runtime, ctx: DeviceContext) -> None:
         device_repo.release_decision(session, ctx.attempt.id)
 
 
-def _stored_inputs(
-    runtime: Runtime, ctx: DeviceContext, req: SubmitRequest, challenge: Challenge
-) -> _Gathered:
-    """Load the frozen inputs: database reads, blob decryption and card decoding (blocking)."""
+def _stored_inputs(runtime: Runtime, ctx: DeviceContext, ready: _Ready) -> _Gathered:
+    """Load the frozen inputs: database reads, blob decryption and card decoding (blocking). The uploads
+    are read again now that they are frozen: what was checked before may have been replaced."""
+    challenge = ready.challenge
     uploads = uploads_of(runtime, ctx.attempt.id)
     _check_uploads(ctx, uploads, challenge)
     video = uploads["video"]
     scheme = ctx.scheme
-    redirects = _redirects(runtime, ctx, req)
-    name, number, confirmed = _identity(runtime, ctx, req)
+    redirects = ready.redirects
+    name, number, confirmed = ready.identity
     front = back = front_read = None
     if scheme.captures_card:
         front_read = stored_front_reading(runtime, ctx, uploads["id_front"])
@@ -237,7 +245,7 @@ def _stored_inputs(
         challenge={"id": challenge.id, "actions": list(challenge.actions)},
         redirects=redirects,
     )
-    return _Gathered(inputs, target, challenge)
+    return _Gathered(inputs, target)
 
 
 def _decode_upload(runtime: Runtime, ctx: DeviceContext, blob_id: str, kind: str) -> DecodedImage:
@@ -258,13 +266,10 @@ async def _fetch_optional(
         return None, Check(f"{field_name}_available", fails_with, False, detail=exc.message)
 
 
-async def gather_inputs(
-    runtime: Runtime, ctx: DeviceContext, req: SubmitRequest, challenge: Challenge
-) -> _Gathered:
+async def gather_inputs(runtime: Runtime, ctx: DeviceContext, ready: _Ready) -> _Gathered:
     """Collect the frozen inputs, including the images the integrator gave by URL."""
-    gathered = await asyncio.to_thread(_stored_inputs, runtime, ctx, req, challenge)
-    inputs = gathered.inputs
-    given = attempt_inputs(runtime.crypto, ctx.attempt)
+    gathered = await asyncio.to_thread(_stored_inputs, runtime, ctx, ready)
+    inputs, given = gathered.inputs, ready.given
     budget = RequestBudget.from_settings(runtime.settings)
     if ctx.scheme.card_by_url:
         (inputs.front, c1), (inputs.back, c2) = await asyncio.gather(
@@ -287,8 +292,8 @@ async def submit(
     the decision runs on (default: the runtime's models and authorities; tests pass fakes)."""
     if ctx.decided:
         return answer_for(runtime, ctx, ctx.attempt)
-    challenge = await asyncio.to_thread(_ready, runtime, ctx, req)
-    await asyncio.to_thread(_freeze, runtime, ctx, challenge)
+    ready = await asyncio.to_thread(_ready, runtime, ctx, req)
+    await asyncio.to_thread(_freeze, runtime, ctx, ready.challenge)
     index = ContentIndex(runtime) if runtime.settings.content_replay_check else None
     deps = deps or DecisionModels(runtime.models, runtime.authorities, runtime.settings, replay_index=index)
     ttl = timedelta(seconds=runtime.settings.result_token_ttl_s)
@@ -302,7 +307,7 @@ async def submit(
             return record(runtime, ctx.scene, gathered.inputs, outcome, target)
 
     try:
-        attempt = await asyncio.to_thread(work, await gather_inputs(runtime, ctx, req, challenge))
+        attempt = await asyncio.to_thread(work, await gather_inputs(runtime, ctx, ready))
     except ServiceError:
         await asyncio.to_thread(_release, runtime, ctx)
         raise

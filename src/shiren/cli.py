@@ -102,6 +102,7 @@ def cmd_scene(args: argparse.Namespace, settings: Settings) -> int:
                     liveness={
                         "actions": args.liveness_actions.split(",") if args.liveness_actions else None,
                         "count": args.liveness_count,
+                        "timed": False if args.untimed_liveness else None,
                     },
                 )
             except scene_repo.SceneError as exc:
@@ -259,7 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="A,B,...",
         help="pool of challenge actions: blink,open_mouth,turn_left,turn_right,nod (default: all)",
     )
-    create.add_argument("--liveness-count", type=int, help="actions per challenge (default 2)")
+    create.add_argument("--liveness-count", type=int, help="actions per challenge (1-3, default 2)")
+    create.add_argument(
+        "--untimed-liveness",
+        action="store_true",
+        help="prompts at fixed moments the capture need not follow (weaker: only for cameras that cannot "
+        "follow prompts, such as a looped test clip)",
+    )
     for name in ("show", "disable"):
         p = scene_sub.add_parser(name)
         p.add_argument("biz_type", metavar="BIZTYPE")

@@ -51,7 +51,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         port=port,
     )
     key = srv.cli_json("accesskey", "create", "--tenant", "demo")
-    pool = ["--liveness-actions", ",".join(ACTIONS), "--liveness-count", "2"]
+    # The looped fake-camera clip cannot follow prompts drawn at random moments: these scenes are untimed.
+    pool = ["--liveness-actions", ",".join(ACTIONS), "--liveness-count", "2", "--untimed-liveness"]
     for biz_type, scheme in SCENES:
         srv.cli_json(
             "scene",

@@ -75,6 +75,25 @@ def test_actions_that_were_not_asked_for_fail(models: Models, obama) -> None:
     assert "not asked for: turn_left" in failed(report)["liveness_actions"]
 
 
+def test_timed_capture_follows_its_prompts_and_fails_against_other_moments(models: Models, obama) -> None:
+    from shiren.domain.challenge import EARLY_MS, REACTION_MS
+    from shiren.engine.liveness import PromptTiming
+
+    actions = ["turn_left", "open_mouth"]
+    prompts = [("turn_left", 2300), ("open_mouth", 4500)]
+    clip = lv._clip(obama, lv.script_for_prompts(prompts, 6600), 15)
+    frames = decode_video(clip.encode(), max_seconds=12)
+
+    def judged(prompt_ms: tuple[int, ...]):
+        timing = PromptTiming(prompt_ms, early_ms=EARLY_MS, reaction_ms=REACTION_MS)
+        return verify_capture(frames, actions, models=models, timing=timing)
+
+    assert judged((2300, 4500)).passed, failed(judged((2300, 4500)))
+    # The same actions in the same order, prompted at other moments: the clip was not made for them.
+    assert "right after its prompt" in failed(judged((600, 2300)))["liveness_actions"]
+    assert "right after its prompt" in failed(judged((2300, 6400)))["liveness_actions"]
+
+
 def test_face_that_changes_mid_capture_fails(models: Models) -> None:
     clip = lv.face_swap(lv.subject("obama"), lv.subject("s5_top"), ["blink", "open_mouth"])
     report = run(models, clip, ["blink", "open_mouth"])

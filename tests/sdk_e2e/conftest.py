@@ -39,8 +39,9 @@ SCENES: list[tuple[str, str, tuple[str, ...]]] = [
     ("BioOnlyPro", "RPBioOnlyPro", ("--authority", "registry")),
     ("FV", "FVBioOnly", ()),
     ("FD", "FDBioOnly", ()),
-    # One fixed action: a replayed capture fits the second challenge too; only replay detection stops it.
-    ("FDBlink", "FDBioOnly", ("--liveness-actions", "blink", "--liveness-count", "1")),
+    # One action at a fixed moment: a replayed capture fits the second challenge too; only replay detection
+    # stops it.
+    ("FDBlink", "FDBioOnly", ("--liveness-actions", "blink", "--liveness-count", "1", "--untimed-liveness")),
 ]
 
 

@@ -29,23 +29,13 @@ TINT_STRENGTH = 45.0  # grey levels of screen light added to the skin at full al
 
 
 def script_for_plan(plan: Challenge, *, reverse: bool = False) -> list[lv.Segment]:
-    """Hold until each prompt, then do its action (default length, cut short before the next prompt)."""
+    """Hold until each prompt, then do its action (``reverse``: the actions in the other order, each at the
+    moment of the prompt its place in the order has)."""
     prompts = sorted(plan.prompts, key=lambda p: p.at_ms)
     actions = [p.action for p in prompts][:: -1 if reverse else 1]
-    segs: list[lv.Segment] = []
-    t = 0.0
-    for i, (p, action) in enumerate(zip(prompts, actions, strict=True)):
-        start = p.at_ms / 1000 + 0.15  # a person reacts to a prompt after a moment
-        if start > t:
-            segs.append(lv.Segment("hold", start - t))
-            t = start
-        end_limit = prompts[i + 1].at_ms / 1000 if i + 1 < len(prompts) else plan.capture_ms / 1000
-        seconds = min(lv.ACTION_SECONDS[action], end_limit - t - 0.05)
-        segs.append(lv.Segment(action, seconds))
-        t += seconds
-    if plan.capture_ms / 1000 > t:
-        segs.append(lv.Segment("hold", plan.capture_ms / 1000 - t))
-    return segs
+    return lv.script_for_prompts(
+        [(a, p.at_ms) for a, p in zip(actions, prompts, strict=True)], plan.capture_ms
+    )
 
 
 def render_plan(

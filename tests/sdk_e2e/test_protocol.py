@@ -151,8 +151,8 @@ class KeepingClient(DeviceClient):
 
 
 def test_a_capture_replayed_to_another_attempt_is_9(env: Env) -> None:
-    """The FDBlink scene always asks for one blink at the same time, so the replay fits the new challenge:
-    only the server's memory of uploaded captures can stop it."""
+    """The FDBlink scene (untimed) always asks for one blink at the same moment, so the replay fits the new
+    challenge: only the server's memory of uploaded captures can stop it."""
     with KeepingClient(env.server.url, verify_token(env, "FDBlink", "original")) as client:
         first = Verification(client, RenderedFace.of(FACE), ui=RecordingUI()).run()
         video = client.uploaded["video"]

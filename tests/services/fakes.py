@@ -20,7 +20,7 @@ from shiren.authority import AuthorityAnswer, AuthorityUnavailable
 from shiren.domain.decision import Check
 from shiren.engine.face.types import DetectedFace, FaceBox
 from shiren.engine.idcard import CardBack, CardFront, IdCardReading
-from shiren.engine.liveness import LivenessReport, VideoRejected
+from shiren.engine.liveness import LivenessReport, PromptTiming, VideoRejected
 from shiren.engine.models import Models
 from shiren.intake import DecodedImage
 from shiren.runtime import Runtime
@@ -210,6 +210,7 @@ class JudgeCall:
     video: bytes
     actions: list[str]
     flash: dict[str, Any] | None
+    timing: PromptTiming | None = None
 
 
 @dataclass
@@ -220,8 +221,14 @@ class FakeLivenessJudge:
     error: VideoRejected | None = None
     calls: list[JudgeCall] = field(default_factory=list)
 
-    def __call__(self, video: bytes, actions: list[str], flash: dict[str, Any] | None) -> LivenessReport:
-        self.calls.append(JudgeCall(video, actions, flash))
+    def __call__(
+        self,
+        video: bytes,
+        actions: list[str],
+        flash: dict[str, Any] | None,
+        timing: PromptTiming | None = None,
+    ) -> LivenessReport:
+        self.calls.append(JudgeCall(video, actions, flash, timing))
         if self.error is not None:
             raise self.error
         assert self.report is not None
@@ -229,6 +236,9 @@ class FakeLivenessJudge:
 
 
 CAPTURE_MS = 4000
+# Scene liveness settings for tests whose fake judge reports a capture of one fixed length: an untimed
+# challenge has a fixed length (a timed one's depends on its drawn prompt moments).
+UNTIMED = {"timed": False}
 ACTIONS = ("blink", "turn_left")
 
 

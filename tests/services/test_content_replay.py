@@ -32,7 +32,7 @@ from shiren.settings import Settings
 from shiren.storage.models import Attempt, CapturePrint, Challenge, utcnow
 from shiren.storage.repo.scenes import create_scene, get_scene
 from shiren.storage.repo.tenants import get_or_create_tenant
-from tests.services.fakes import fake_models, liveness_report
+from tests.services.fakes import UNTIMED, fake_models, liveness_report
 
 ALICE = 1  # whose face the fake models see
 MP4 = b"\x00\x00\x00\x18ftypmp42"
@@ -56,7 +56,9 @@ class ContentJudge:
     def __init__(self, *, passed: bool = True) -> None:
         self.passed = passed
 
-    def __call__(self, video: bytes, actions: list[str], flash: dict | None) -> LivenessReport:
+    def __call__(
+        self, video: bytes, actions: list[str], flash: dict | None, timing: object = None
+    ) -> LivenessReport:
         report = liveness_report(ALICE, actions_done=self.passed, duration_ms=CAPTURE_MS)
         return replace(report, content=PICTURES[video])
 
@@ -83,7 +85,7 @@ def _submit(runtime: Runtime, tenant: str, biz_id: str, video: bytes, judge: Con
     with runtime.sessions() as session, session.begin():
         tenant_id = get_or_create_tenant(session, tenant).id
         scene = get_scene(session, tenant_id, "Face") or create_scene(
-            session, runtime.crypto, tenant_id, "Face", "FDBioOnly"
+            session, runtime.crypto, tenant_id, "Face", "FDBioOnly", liveness=UNTIMED
         )
         session.expunge(scene)
     ctx = device.open_attempt(runtime, start_verification(runtime, TokenRequest(scene, biz_id)).token)
@@ -147,10 +149,13 @@ def test_only_keyed_tokens_are_stored(runtime: Runtime) -> None:
         other.close()
 
 
-def test_a_capture_that_failed_liveness_is_not_recorded(runtime: Runtime) -> None:
+def test_a_capture_that_failed_liveness_is_recorded_too_so_a_clip_gets_one_try(runtime: Runtime) -> None:
+    # A clip recorded beforehand fishing for a challenge it fits: it failed this one, and is refused as a
+    # replay on every later one, even the one it would fit.
     failed = _submit(runtime, "acme", "order-1", FIRST, ContentJudge(passed=False))
     assert failed.verify_status == 9
     with runtime.sessions() as session:
-        assert session.scalars(select(CapturePrint)).first() is None
-    # Its pictures are therefore no bar to a later capture showing them (nothing worth replaying passed).
-    assert _submit(runtime, "acme", "order-2", REENCODED, ContentJudge()).verify_status == 1
+        assert session.scalars(select(CapturePrint)).first() is not None
+    again = _submit(runtime, "acme", "order-2", REENCODED, ContentJudge())
+    assert again.verify_status == 9
+    assert _check(again, "capture_content_fresh")["passed"] is False

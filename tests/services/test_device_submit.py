@@ -31,6 +31,7 @@ from shiren.storage.repo.scenes import create_scene
 from shiren.storage.repo.tasks import attempt_material, media_cipher
 from shiren.storage.repo.tenants import get_or_create_tenant
 from tests.services.fakes import (
+    UNTIMED,
     FakeCardReader,
     card_back,
     card_front,
@@ -56,7 +57,7 @@ class GatedJudge:
         self.fail_first = fail_first
         self.calls = 0
 
-    def __call__(self, video: bytes, actions: list[str], flash: dict | None):  # noqa: ANN204
+    def __call__(self, video: bytes, actions: list[str], flash: dict | None, timing: object = None):  # noqa: ANN204
         self.calls += 1
         self.entered.set()
         if not self.go.wait(10):
@@ -76,7 +77,7 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 def _attempt(runtime: Runtime) -> str:
     with runtime.sessions() as session, session.begin():
         tenant = get_or_create_tenant(session, "t")
-        scene = create_scene(session, runtime.crypto, tenant.id, "BioID", "RPBioID")
+        scene = create_scene(session, runtime.crypto, tenant.id, "BioID", "RPBioID", liveness=UNTIMED)
         session.expunge(scene)
     return start_verification(runtime, TokenRequest(scene, "biz-1", name=NAME, id_number=NUMBER)).token
 

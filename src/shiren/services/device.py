@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from shiren.domain.challenge import ChallengePlan, draw_challenge
 from shiren.domain.consent import CONSENT_TEXT, CONSENT_VERSION, consent_text_hash
+from shiren.domain.limits import MAX_CHALLENGES_PER_BIZID, MAX_CHALLENGES_PER_IDENTITY, WINDOW
 from shiren.domain.schemes import Scheme, get_scheme, step_list
 from shiren.engine import idcard
 from shiren.engine.face.quality import blur_measure
@@ -175,6 +176,12 @@ def issue_challenge(runtime: Runtime, ctx: DeviceContext) -> tuple[Challenge, Ch
             raise AlreadyDecided(FROZEN)
         if repo.challenge_count(session, ctx.attempt.id) >= settings.max_challenges_per_attempt:
             raise ChallengeLimit("too many challenges for this attempt; start a new one")
+        by_biz, by_identity = repo.recent_challenges(session, ctx.attempt, ctx.scene.id, now - WINDOW)
+        if by_biz >= MAX_CHALLENGES_PER_BIZID or by_identity >= MAX_CHALLENGES_PER_IDENTITY:
+            hours = int(WINDOW.total_seconds() // 3600)
+            raise ChallengeLimit(
+                f"too many challenges for this BizId or identity in {hours} hours; try later"
+            )
         challenge = Challenge(
             id=secrets.token_hex(16),
             attempt_id=ctx.attempt.id,
@@ -182,6 +189,7 @@ def issue_challenge(runtime: Runtime, ctx: DeviceContext) -> tuple[Challenge, Ch
             actions=plan.actions,
             flash=plan.flash,
             capture_ms=plan.capture_ms,
+            prompt_ms=plan.prompt_ms,
             issued_at=now,
             expires_at=now + timedelta(seconds=settings.challenge_ttl_s),
         )

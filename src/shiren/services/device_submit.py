@@ -225,6 +225,7 @@ def _stored_inputs(runtime: Runtime, ctx: DeviceContext, ready: _Ready) -> _Gath
         expires_at=challenge.expires_at,
         uploaded_at=video.created_at,
         replayed=replayed,
+        prompt_ms=tuple(challenge.prompt_ms) if challenge.prompt_ms else None,
     )
     inputs = DecisionInputs(
         scheme=scheme,

@@ -107,3 +107,8 @@ class NotApplicable(Conflict):
 
 class DecisionFailed(ServiceError):
     """The decision could not be made (a bug or a broken model); nothing was decided, a retry may work."""
+
+
+class NoAuthority(ServiceError):
+    """The check needs an identity authority and none answers for this scene or tenant (authority
+    ``none``): an identity is never reported as checked when nothing checked it."""

@@ -6,11 +6,13 @@ store and is only referenced here by id, which keeps the two apart.
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -67,13 +69,20 @@ class AccessKey(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+def new_scene_id() -> int:
+    """A random numeric SceneId: the face-verify family names scenes by an int64 (10 digits, as Alibaba)."""
+    return 1_000_000_000 + secrets.randbelow(9_000_000_000)
+
+
 class Scene(Base):
-    """A BizType: one scheme plus its settings."""
+    """A BizType: one scheme plus its settings. The RP family names it by BizType, the face-verify family
+    by its numeric SceneId; both share its settings."""
 
     __tablename__ = "scenes"
     __table_args__ = (UniqueConstraint("tenant_id", "biz_type"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    scene_id: Mapped[int] = mapped_column(BigInteger, unique=True, index=True, default=new_scene_id)
     biz_type: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(128), default="")
     scheme: Mapped[str] = mapped_column(String(32))
@@ -130,6 +139,10 @@ class Attempt(Base):
     # While a submit decides, the attempt's inputs are frozen until this time (a lease: a crashed decision
     # does not freeze them for ever).
     deciding_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The scheme this attempt is verified by, when not its scene's: a face-verify ProductCode (ID_PRO …).
+    scheme: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # When the integrator first read the result (DescribeFaceVerify); DeleteAfterQuery=Y waits for it.
+    described_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The signed result handed to the device, minted once at the decision (it carries no VerifyToken).
     result_token: Mapped[str | None] = mapped_column(String(512), nullable=True)
     result_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -231,7 +244,9 @@ class Challenge(Base):
     actions: Mapped[list[str]] = mapped_column(JSON)
     flash: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # colour sequence (RPBioOnlyPro)
     capture_ms: Mapped[int] = mapped_column(Integer)
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When each action is prompted (ms after the recording starts); None: an untimed challenge.
+    prompt_ms: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -269,6 +284,9 @@ class CallbackOutbox(Base):
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"), nullable=True, index=True)
     url: Mapped[str] = mapped_column(String(2048))
     body: Mapped[str] = mapped_column(Text)  # the exact JSON sent (no personal data)
+    # webhook: a signed POST of ``body`` (shiren's own); alibaba: GET url?callbackToken=…&certifyId=…&passed=…
+    # (the face-verify family's shape, the token read from the attempt at sending time).
+    style: Mapped[str] = mapped_column(String(16), default="webhook", server_default="webhook")
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|delivered|failed
     tries: Mapped[int] = mapped_column(Integer, default=0)
     next_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

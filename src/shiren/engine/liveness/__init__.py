@@ -2,7 +2,15 @@
 
 The device only records; everything that decides happens here (see verifier.verify_capture)."""
 
+from .actions import PromptTiming
 from .verifier import LivenessReport, verify_capture
 from .video import VideoRejected, decode_video, sniff_video_type
 
-__all__ = ["LivenessReport", "VideoRejected", "decode_video", "sniff_video_type", "verify_capture"]
+__all__ = [
+    "LivenessReport",
+    "PromptTiming",
+    "VideoRejected",
+    "decode_video",
+    "sniff_video_type",
+    "verify_capture",
+]

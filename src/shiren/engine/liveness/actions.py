@@ -134,23 +134,63 @@ def find_actions(signals: list[FrameSignals], rest: RestState) -> list[ActionEve
 @dataclass
 class SequenceMatch:
     matched: list[ActionEvent]
-    missing: list[str]  # challenged actions not found in order
-    unexpected: list[str]  # deliberate actions that were not asked for
+    missing: list[str]  # challenged actions not found in order (for a timed challenge: not after its prompt)
+    unexpected: list[str]  # deliberate actions that were not asked for (or, timed, not when asked)
 
 
-def match_challenge(events: list[ActionEvent], challenge: list[str]) -> SequenceMatch:
+@dataclass(frozen=True)
+class PromptTiming:
+    """When each action of a timed challenge was prompted, and how soon after it the action must start."""
+
+    prompt_ms: tuple[int, ...]  # one per challenged action, ms after the recording started
+    early_ms: int  # an action may start this much before its prompt (frame timing)
+    reaction_ms: int  # ... and at most this long after it
+
+    def allows(self, index: int, event: ActionEvent) -> bool:
+        at = self.prompt_ms[index]
+        return at - self.early_ms <= event.start_ms <= at + self.reaction_ms
+
+    def in_turn(self, index: int, event: ActionEvent, end_ms: float) -> bool:
+        """Whether ``event`` starts while prompt ``index`` is the one shown (a repeat of the asked action)."""
+        at = self.prompt_ms[index]
+        nxt = self.prompt_ms[index + 1] if index + 1 < len(self.prompt_ms) else end_ms
+        return at - self.early_ms <= event.start_ms < nxt
+
+
+def match_challenge(
+    events: list[ActionEvent], challenge: list[str], timing: PromptTiming | None = None
+) -> SequenceMatch:
     """The challenged actions must appear in the given order (extra blinks are natural and allowed; other
-    actions that were not asked for mean the capture was not made for this challenge)."""
+    actions that were not asked for mean the capture was not made for this challenge). With ``timing``,
+    each action must also start right after its prompt, and a deliberate action seen outside the turn of a
+    prompt asking for it counts as not asked for: a clip recorded beforehand rarely has its actions at the
+    moments drawn, and repeating every action throughout does not help it."""
     matched: list[ActionEvent] = []
     missing: list[str] = []
     cursor = -1.0
-    for action in challenge:
-        found = next((e for e in events if e.action == action and e.peak_ms > cursor), None)
+    for i, action in enumerate(challenge):
+        found = next(
+            (
+                e
+                for e in events
+                if e.action == action and e.peak_ms > cursor and (timing is None or timing.allows(i, e))
+            ),
+            None,
+        )
         if found is None:
             missing.append(action)
             continue
         matched.append(found)
         cursor = found.peak_ms
+    end_ms = max((e.end_ms for e in events), default=0.0) + 1.0
+
+    def asked_now(e: ActionEvent) -> bool:
+        if e.action not in challenge:
+            return False
+        if timing is None:
+            return True
+        return any(a == e.action and timing.in_turn(i, e, end_ms) for i, a in enumerate(challenge))
+
     # Head motions couple (a nod seen at an angle also moves the yaw proxy): a motion that overlaps an asked
     # action is part of it, not a separate action.
     unexpected = sorted(
@@ -158,7 +198,7 @@ def match_challenge(events: list[ActionEvent], challenge: list[str]) -> Sequence
             e.action
             for e in events
             if e.action in MOTION_ACTIONS
-            and e.action not in challenge
+            and not asked_now(e)
             and not any(m.start_ms <= e.end_ms and e.start_ms <= m.end_ms for m in matched)
         }
     )

@@ -17,7 +17,15 @@ from shiren.domain.scores import similarity_score
 from shiren.engine.face.quality import blur_measure
 from shiren.engine.models import Models
 
-from .actions import BLINK_OPEN, ActionEvent, RestState, find_actions, match_challenge, rest_state
+from .actions import (
+    BLINK_OPEN,
+    ActionEvent,
+    PromptTiming,
+    RestState,
+    find_actions,
+    match_challenge,
+    rest_state,
+)
 from .flash import MIN_MATCHED, flash_response
 from .replay import ContentPrint, content_print
 from .signals import FrameSignals, measure
@@ -157,9 +165,15 @@ def _continuity(models: Models, frames: list[Frame], signals: list[FrameSignals]
 
 
 def verify_capture(
-    frames: list[Frame], actions: list[str], *, models: Models, flash: dict[str, Any] | None = None
+    frames: list[Frame],
+    actions: list[str],
+    *,
+    models: Models,
+    flash: dict[str, Any] | None = None,
+    timing: PromptTiming | None = None,
 ) -> LivenessReport:
-    """Run every liveness check over decoded frames for a challenge of ``actions`` (in order)."""
+    """Run every liveness check over decoded frames for a challenge of ``actions`` (in order; with
+    ``timing``, each right after its prompt)."""
     t0 = time.perf_counter()
     signals = measure(frames, detector=models.detector)
     t1 = time.perf_counter()
@@ -195,10 +209,11 @@ def verify_capture(
         checks.append(Check("liveness_actions", 9, False, detail="no face to follow"))
     else:
         events = find_actions(signals, rest)
-        match = match_challenge(events, actions)
+        match = match_challenge(events, actions, timing)
         ok = not match.missing and not match.unexpected
         if match.missing:
-            detail = f"not performed in the asked order: {', '.join(match.missing)}"
+            when = "right after its prompt" if timing else "in the asked order"
+            detail = f"not performed {when}: {', '.join(match.missing)}"
         elif match.unexpected:
             detail = f"actions that were not asked for: {', '.join(match.unexpected)}"
         else:
@@ -209,7 +224,12 @@ def verify_capture(
                 9,
                 ok,
                 detail=detail,
-                data={"asked": actions, "seen": [e.action for e in events]},
+                data={
+                    "asked": actions,
+                    "seen": [e.action for e in events],
+                    "prompt_ms": list(timing.prompt_ms) if timing else None,
+                    "seen_ms": [round(e.start_ms) for e in events],
+                },
             )
         )
         best = _best_frame(frames, signals, rest)

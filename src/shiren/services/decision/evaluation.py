@@ -11,10 +11,17 @@ from typing import Any, Protocol
 import numpy as np
 
 from shiren.authority import Authorities
+from shiren.domain.challenge import EARLY_MS, REACTION_MS
 from shiren.domain.decision import Check, decide, score_check
 from shiren.domain.idnumber import IdNumber, InvalidIdNumber, parse_id_number
 from shiren.engine import idcard
-from shiren.engine.liveness import LivenessReport, VideoRejected, decode_video, verify_capture
+from shiren.engine.liveness import (
+    LivenessReport,
+    PromptTiming,
+    VideoRejected,
+    decode_video,
+    verify_capture,
+)
 from shiren.engine.models import Models
 from shiren.services.decision.checks import authority_checks, card_checks
 from shiren.services.decision.inputs import Capture, DecisionInputs
@@ -34,7 +41,13 @@ class CardReader(Protocol):
 
 
 class LivenessJudge(Protocol):
-    def __call__(self, video: bytes, actions: list[str], flash: dict[str, Any] | None) -> LivenessReport:
+    def __call__(
+        self,
+        video: bytes,
+        actions: list[str],
+        flash: dict[str, Any] | None,
+        timing: PromptTiming | None = None,
+    ) -> LivenessReport:
         """Decode and judge a capture; raises VideoRejected for an unreadable one."""
         ...
 
@@ -61,14 +74,18 @@ class DecisionModels:
         return idcard.read_card(front_bgr, back_bgr, ocr=self.models.ocr, front=front)
 
     def judge_liveness(
-        self, video: bytes, actions: list[str], flash: dict[str, Any] | None
+        self,
+        video: bytes,
+        actions: list[str],
+        flash: dict[str, Any] | None,
+        timing: PromptTiming | None = None,
     ) -> LivenessReport:
         if self.liveness_judge is not None:
-            return self.liveness_judge(video, actions, flash)
+            return self.liveness_judge(video, actions, flash, timing=timing)
         t0 = time.perf_counter()
         frames = decode_video(video, max_seconds=self.limits.max_video_seconds)
         decode_ms = round((time.perf_counter() - t0) * 1000, 1)
-        report = verify_capture(frames, actions, models=self.models, flash=flash)
+        report = verify_capture(frames, actions, models=self.models, flash=flash, timing=timing)
         report.timings_ms["decode"] = decode_ms
         return report
 
@@ -128,6 +145,13 @@ def capture_checks(capture: Capture, duration_ms: float) -> list[Check]:
     ]
 
 
+def _timing(capture: Capture) -> PromptTiming | None:
+    """The prompt moments a timed challenge's capture must follow (``domain.challenge``)."""
+    if capture.prompt_ms is None:
+        return None
+    return PromptTiming(capture.prompt_ms, early_ms=EARLY_MS, reaction_ms=REACTION_MS)
+
+
 def _live_face(
     deps: DecisionModels, inputs: DecisionInputs, checks: list[Check], timings: dict[str, float]
 ) -> tuple[FaceAnalysis | None, np.ndarray | None, LivenessReport | None]:
@@ -141,7 +165,7 @@ def _live_face(
         return face, inputs.face.bgr, None
     capture = inputs.capture
     try:
-        report = deps.judge_liveness(capture.video, list(capture.actions), capture.flash)
+        report = deps.judge_liveness(capture.video, list(capture.actions), capture.flash, _timing(capture))
     except VideoRejected as exc:
         checks.append(Check("capture_readable", 9, False, detail=exc.message))
         return None, None, None
@@ -231,11 +255,13 @@ def _content_fresh(
     deps: DecisionModels, report: LivenessReport | None, checks: list[Check], timings: dict[str, float]
 ) -> list[str]:
     """Check ``capture_content_fresh`` when the decision has a replay index; returns the capture's tokens
-    to record (those of a capture whose pictures passed liveness, the only ones worth replaying)."""
+    to record. A capture that failed is recorded too: a clip recorded beforehand, fishing for a challenge
+    it fits, then gets one try, so ``domain.challenge.fit_chance`` is the chance of each clip an attacker
+    holds, not of each challenge he asks for."""
     if deps.replay_index is None or report is None or report.content is None:
         return []
     t0 = time.perf_counter()
-    found = content_freshness(deps.replay_index, report.content, record=report.passed)
+    found = content_freshness(deps.replay_index, report.content, record=True)
     checks.append(found.check)
     timings["content_index"] = (time.perf_counter() - t0) * 1000
     return found.tokens

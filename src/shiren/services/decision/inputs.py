@@ -25,6 +25,7 @@ class Capture:
     expires_at: datetime
     uploaded_at: datetime
     replayed: bool  # the same bytes were uploaded for another attempt
+    prompt_ms: tuple[int, ...] | None = None  # a timed challenge's prompt moments (ms into the recording)
 
 
 @dataclass

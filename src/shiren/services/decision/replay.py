@@ -34,8 +34,7 @@ class ContentFreshness:
 
 
 def content_freshness(index: ReplayIndex, content: ContentPrint, *, record: bool) -> ContentFreshness:
-    """Look the print up, as it is and mirrored; ``record``: keep its tokens for later lookups (only a
-    capture whose pictures passed liveness is worth replaying)."""
+    """Look the print up, as it is and mirrored; ``record``: keep its tokens for later lookups."""
     stored = index.tokens(content.bands)
     if not stored:
         return ContentFreshness(Check(CHECK, 9, None, detail="no face to compare"))

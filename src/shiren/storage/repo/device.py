@@ -33,6 +33,33 @@ def challenge_count(session: Session, attempt_id: int) -> int:
     return session.scalar(select(func.count()).where(Challenge.attempt_id == attempt_id)) or 0
 
 
+def recent_challenges(session: Session, attempt: Attempt, scene_id: int, since: datetime) -> tuple[int, int]:
+    """Challenges drawn since ``since``: for this attempt's BizId in its scene, and for its identity in the
+    tenant (0 when the attempt has no identity yet)."""
+    task = session.get(Task, attempt.task_id)
+    biz_id = task.biz_id if task is not None else ""
+    by_biz = session.scalar(
+        select(func.count())
+        .select_from(Challenge)
+        .join(Attempt, Attempt.id == Challenge.attempt_id)
+        .join(Task, Task.id == Attempt.task_id)
+        .where(Task.scene_id == scene_id, Task.biz_id == biz_id, Challenge.issued_at >= since)
+    )
+    by_identity = 0
+    if attempt.identity_index is not None:
+        by_identity = session.scalar(
+            select(func.count())
+            .select_from(Challenge)
+            .join(Attempt, Attempt.id == Challenge.attempt_id)
+            .where(
+                Attempt.tenant_id == attempt.tenant_id,
+                Attempt.identity_index == attempt.identity_index,
+                Challenge.issued_at >= since,
+            )
+        )
+    return int(by_biz or 0), int(by_identity or 0)
+
+
 def latest_challenge(session: Session, attempt_id: int) -> Challenge | None:
     return session.scalar(
         select(Challenge)

@@ -49,7 +49,7 @@ def _check_thresholds(thresholds: dict[str, float] | None) -> dict[str, float]:
 def _check_liveness(liveness: dict[str, Any] | None) -> dict[str, Any]:
     liveness = liveness or {}
     try:
-        return check_liveness_settings(liveness.get("actions"), liveness.get("count"))
+        return check_liveness_settings(liveness.get("actions"), liveness.get("count"), liveness.get("timed"))
     except ChallengeSettingError as exc:
         raise SceneError(str(exc), "Liveness") from None
 

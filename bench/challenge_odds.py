@@ -49,7 +49,7 @@ def measure(count: int, timed: bool, draws: int, rng: random.Random) -> dict[str
     settings = {"count": count, "timed": timed}
     recorded = ch.draw_challenge(settings, flash=False)
     clip = clip_events(recorded.actions, [p.at_ms + REACT_MS for p in recorded.prompts])
-    mid = ch.PROMPT_JITTER_MS // 2 if timed else 0
+    mid = ch.jitter_ms(count) // 2 if timed else 0
     centred_starts = [ch.LEAD_IN_MS + mid + REACT_MS + i * (ch.PER_ACTION_MS + mid) for i in range(count)]
     centred = clip_events(recorded.actions, centred_starts)
     hits = {"recorded": 0, "centred": 0}

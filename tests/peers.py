@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 
 class _Peer:
@@ -120,6 +121,12 @@ class Received:
     headers: dict[str, str]
     body: bytes
     status: int | None = None  # what the receiver answered; None while held
+    method: str = "POST"
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The request's query parameters (an Alibaba-style GET callback carries everything there)."""
+        return dict(parse_qsl(urlsplit(self.headers.get("path", "")).query))
 
     @property
     def doc(self) -> dict[str, Any]:
@@ -131,10 +138,13 @@ class Received:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
+    def do_GET(self) -> None:  # noqa: N802 - http.server API
+        self.do_POST(method="GET")
+
+    def do_POST(self, method: str = "POST") -> None:  # noqa: N802 - http.server API
         receiver: Receiver = self.server.receiver  # type: ignore[attr-defined]
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        hit = Received(time.time(), {k.lower(): v for k, v in self.headers.items()}, body)
+        hit = Received(time.time(), {k.lower(): v for k, v in self.headers.items()}, body, method=method)
         hit.headers["path"] = self.path
         action = receiver.record(hit)
         status = 500
@@ -196,15 +206,27 @@ class Receiver:
         with self.cond:
             self.hits.append(hit)
             self.cond.notify_all()
+            if hit.method == "GET":
+                return 200
             try:
                 plan = self.plans.get(hit.doc.get("BizId", ""), Plan())
             except ValueError:
                 return 400
             return plan.steps.pop(0) if plan.steps else plan.default
 
+    def wait_for_query(self, name: str, value: str, timeout: float = 20) -> Received:
+        """The first GET whose query has ``name=value`` (an Alibaba-style callback)."""
+
+        def found() -> list[Received]:
+            return [h for h in self.hits if h.method == "GET" and h.query.get(name) == value]
+
+        self.wait_for(lambda: bool(found()), timeout)
+        with self.cond:
+            return found()[0]
+
     def for_biz(self, biz_id: str) -> list[Received]:
         with self.cond:
-            return [h for h in self.hits if h.doc.get("BizId") == biz_id]
+            return [h for h in self.hits if h.method == "POST" and h.doc.get("BizId") == biz_id]
 
     def wait_for(self, what: Callable[[], bool], timeout: float = 20) -> None:
         with self.cond:

@@ -93,7 +93,7 @@ def holds(clip: lv.Clip, t0: float = 0.0, t1: float = 1e9) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def everything() -> dict[str, tuple[lv.Clip, Signals]]:
-    """Each person doing all five actions in one video (holds between them give the baseline)."""
+    """Each person doing every action in one video (holds between them give the baseline)."""
     out = {}
     for seed, name in enumerate(PEOPLE):
         clip = lv.bona_fide(lv.subject(name), lv.ACTIONS, fps=FPS, seed=seed)
@@ -179,13 +179,51 @@ def test_nod_raises_the_pitch_proxy_and_comes_back(
     assert np.abs(s.pitch[after(clip, "nod")] - base).max() < 0.05
 
 
+@pytest.mark.parametrize("person", PEOPLE)
+@pytest.mark.parametrize("action", ["nearer", "farther"])
+def test_nearer_and_farther_scale_the_face_and_come_back(
+    everything: dict[str, tuple[lv.Clip, Signals]], person: str, action: str
+) -> None:
+    """The whole picture zooms about the face: its size follows the zoom, its pose and expression do not."""
+    clip, s = everything[person]
+    h = holds(clip)
+    zoom = lv.ZOOM_NEARER if action == "nearer" else lv.ZOOM_FARTHER
+    size = s.face_width[in_kind(clip, action)] / baseline(s.face_width, h)
+    reached = size.max() if zoom > 1 else size.min()
+    assert abs(reached - zoom) < 0.04
+    assert ((size - 1) * (zoom - 1) > -0.03).all()  # never the wrong way
+    assert np.abs(s.face_width[after(clip, action)] / baseline(s.face_width, h) - 1).max() < 0.03
+    during = in_kind(clip, action)
+    # At 6 fps the face grows or shrinks by up to a fifth between frames, and FaceMesh's tracker (which crops
+    # where the face was) reads single frames of a ramp up to 0.11 off in yaw: still short of a turn or a nod.
+    for sig in (s.yaw, s.pitch):
+        off = np.abs(sig[during] - baseline(sig, h))
+        assert np.median(off) < 0.04 and off.max() < 0.12
+    assert np.abs(s.mouth[during] - baseline(s.mouth, h)).max() < 0.05
+    assert s.ear[during].min() > 0.85 * baseline(s.ear, h)
+
+
+def test_zoom_follows_the_envelope_and_a_held_up_photo_ignores_it() -> None:
+    script = [lv.Segment("nearer", 1.0), lv.Segment("farther", 1.0)]
+    assert lv.pose_at(script, 0.0).zoom == pytest.approx(1.0)
+    assert lv.pose_at(script, 0.5).zoom == pytest.approx(lv.ZOOM_NEARER)
+    assert lv.pose_at(script, 1.5).zoom == pytest.approx(lv.ZOOM_FARTHER)
+    assert lv.pose_at(script, 0.5).is_neutral()  # no deformation of the face: the frame is scaled
+    img = lv.subject("obama")
+    held = lv.render(img, [("nearer", 1.0)], fps=FPS, static=True, noise=0.0)
+    still = lv.render(img, [("hold", 1.0)], fps=FPS, static=True, noise=0.0)
+    assert all(np.array_equal(a, b) for a, b in zip(held, still, strict=True))
+
+
 def assert_no_action(s: Signals, head: float) -> None:
-    """No blink, no mouth opening, head within ``head`` of its median pose (turn/nod need 0.15/0.12)."""
+    """No blink, no mouth opening, head within ``head`` of its median pose (turn/nod need 0.15/0.12), face
+    size within 5% of its median (nearer/farther reach +-25% and more)."""
     s = Signals(*(x[SETTLE:] for x in (s.ear, s.mouth, s.yaw, s.pitch, s.face_width)))
     assert s.ear.min() > 0.85 * float(np.median(s.ear))
     assert np.abs(s.mouth - np.median(s.mouth)).max() < 0.04
     for sig in (s.yaw, s.pitch):
         assert np.abs(sig - np.median(sig)).max() < head
+    assert np.abs(s.face_width / np.median(s.face_width) - 1).max() < 0.05
 
 
 @pytest.mark.parametrize("person", ("obama", "s5_top"))

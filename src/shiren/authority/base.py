@@ -18,6 +18,9 @@ class AuthorityAnswer:
     photo: bytes | None = None  # reference photo, when the authority has one
     template: np.ndarray | None = None  # a precomputed face embedding of that photo
     template_model: str | None = None
+    # Whether the authority holds a record of this ID number at all (so "no record" can be told from "the
+    # name does not match"); None: the authority does not say.
+    record_found: bool | None = None
 
 
 class Authority(Protocol):

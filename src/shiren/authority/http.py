@@ -2,7 +2,9 @@
 
 Request:  ``POST SHIREN_AUTHORITY_HTTP_URL`` with ``{"name": "...", "idNumber": "..."}`` and, when set,
 ``Authorization: Bearer SHIREN_AUTHORITY_HTTP_TOKEN``.
-Response: 200 with ``{"match": true|false, "photo": "<base64 JPEG/PNG>"|null}``.
+Response: 200 with ``{"match": true|false, "photo": "<base64 JPEG/PNG>"|null, "found": true|false}``.
+``found`` is optional: whether the upstream holds a record of the ID number at all, so that "no record" can
+be told from "the name does not match" (Id2Meta BizCode 3 vs 2); absent or null means "not said".
 Anything else (timeout, non-200, malformed JSON) means the authority is unavailable: VerifyStatus 12.
 The URL is the operator's own configuration, so it is not subject to the image-URL address rules.
 """
@@ -41,9 +43,12 @@ class HttpAuthority:
             body = resp.json()
             match = body["match"]
             photo_b64 = body.get("photo")
+            found = body.get("found")
             if not isinstance(match, bool):
                 raise TypeError("match must be a boolean")
+            if found is not None and not isinstance(found, bool):
+                raise TypeError("found must be a boolean when present")
             photo = base64.b64decode(photo_b64, validate=True) if photo_b64 else None
         except (ValueError, KeyError, TypeError, binascii.Error) as exc:
             raise AuthorityUnavailable(f"authority answer is malformed: {exc}") from None
-        return AuthorityAnswer(identity_match=match, photo=photo)
+        return AuthorityAnswer(identity_match=match, photo=photo, record_found=found)

@@ -29,6 +29,10 @@ PER_ACTION_MS = 1700  # time given for each action (an untimed challenge's promp
 # EARLY_MS before its prompt (frame timing) and REACTION_MS after it.
 PROMPT_JITTER_MS = 2400
 PROMPT_STEP_MS = 100
+# The longest capture a challenge may ask for: under the decoder's 12 s cap (SHIREN_MAX_VIDEO_SECONDS) with
+# room for a late stop. Three actions get less jitter each (1.6 s) so that they fit.
+MAX_CAPTURE_MS = 11_000
+TAIL_MS = 400
 REACTION_MS = 1300
 EARLY_MS = 150
 FLASH_SEGMENTS = 6
@@ -82,13 +86,22 @@ class ChallengePlan:
         return [p.at_ms for p in self.prompts] if self.timed else None
 
 
+def jitter_ms(count: int) -> int:
+    """The random wait before each of ``count`` prompts may reach, so the whole capture fits
+    MAX_CAPTURE_MS."""
+    room = MAX_CAPTURE_MS - LEAD_IN_MS - count * PER_ACTION_MS - TAIL_MS
+    per_prompt = room // max(count, 1) // PROMPT_STEP_MS * PROMPT_STEP_MS
+    return max(0, min(PROMPT_JITTER_MS, per_prompt))
+
+
 def _prompt_times(count: int, timed: bool, rng: secrets.SystemRandom) -> list[int]:
     times, at = [], LEAD_IN_MS
+    steps = jitter_ms(count) // PROMPT_STEP_MS
     for i in range(count):
         if i:
             at += PER_ACTION_MS
         if timed:
-            at += PROMPT_STEP_MS * rng.randint(0, PROMPT_JITTER_MS // PROMPT_STEP_MS)
+            at += PROMPT_STEP_MS * rng.randint(0, steps)
         times.append(at)
     return times
 
@@ -104,7 +117,7 @@ def draw_challenge(liveness: dict[str, Any] | None, *, flash: bool) -> Challenge
     actions = rng.sample(pool, count)
     times = _prompt_times(count, timed, rng)
     prompts = [Prompt(a, at) for a, at in zip(actions, times, strict=True)]
-    capture_ms = times[-1] + PER_ACTION_MS + 400
+    capture_ms = times[-1] + PER_ACTION_MS + TAIL_MS
     flash_plan = None
     if flash:
         colours: list[str] = []
@@ -129,7 +142,7 @@ def fit_chance(pool: int, count: int, *, timed: bool) -> float:
         orders *= pool - k
     chance = 1.0 / orders
     if timed:
-        slots = PROMPT_JITTER_MS // PROMPT_STEP_MS + 1
+        slots = jitter_ms(count) // PROMPT_STEP_MS + 1
         span = (EARLY_MS + REACTION_MS) // PROMPT_STEP_MS + 1
         chance *= min(1.0, span / slots) ** count
     return chance

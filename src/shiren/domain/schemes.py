@@ -25,6 +25,7 @@ class Scheme:
     confirm_step: bool = False  # the user confirms the card's OCR; identity is read from the card
     flash: bool = False  # a colour sequence on the screen whose reflection must follow it
     retained_photo: bool = False  # the live face is compared with FaceRetainedImageUrl
+    face_only: bool = False  # nothing to compare: the photo must show one usable face (LR_FR_MIN)
 
     @property
     def live(self) -> bool:
@@ -71,6 +72,20 @@ SCHEMES: dict[str, Scheme] = {
     )
 }
 
+# The face-verify family's products (domain/faceverify.py), decided by the same core. They are an
+# attempt's scheme, never a scene's: one scene serves both families.
+PRODUCT_SCHEMES: dict[str, Scheme] = {
+    s.name: s
+    for s in (
+        Scheme("ID_PRO", Mode.SDK, ("Name", "IdCardNumber"), captures_card=False, identity=True),
+        Scheme("PV_FV", Mode.SDK, (), captures_card=False, identity=False, retained_photo=True),
+        Scheme("LR_FR", Mode.SDK, (), captures_card=False, identity=False),
+        Scheme("ID_MIN", Mode.SERVER, (), captures_card=False, identity=True),
+        Scheme("PV_FC", Mode.SERVER, (), captures_card=False, identity=False, retained_photo=True),
+        Scheme("LR_FR_MIN", Mode.SERVER, (), captures_card=False, identity=False, face_only=True),
+    )
+}
+
 AUTHORITIES = ("none", "registry", "http")
 
 
@@ -79,10 +94,11 @@ class UnknownScheme(ValueError):
 
 
 def get_scheme(name: str) -> Scheme:
-    try:
-        return SCHEMES[name]
-    except KeyError:
-        raise UnknownScheme(f"unknown scheme {name!r}; one of {', '.join(SCHEMES)}") from None
+    """A scene's scheme, or an attempt's face-verify product."""
+    found = SCHEMES.get(name) or PRODUCT_SCHEMES.get(name)
+    if found is None:
+        raise UnknownScheme(f"unknown scheme {name!r}; one of {', '.join(SCHEMES)}")
+    return found
 
 
 def step_list(scheme: Scheme, *, guide: bool = True, privacy: bool = True, result: bool = True) -> list[str]:

@@ -21,6 +21,8 @@ Pieces, each usable alone:
   :class:`CameraSource`, :class:`VideoFileSource`, :class:`ImageFilesSource`, or your own; still sources
   (:class:`StillSource`: ``capture_still(side) -> bytes``): :class:`CameraSource`, :class:`StillImages`.
 - :func:`encode_video`: frames to an ``.mp4`` (mp4v) or ``.avi`` (MJPG) the server reads, the smaller one.
+- :func:`meta_info`: the MetaInfo string an app sends its server for InitFaceVerify (whose CertifyId then
+  stands where a VerifyToken stands: ``DeviceClient(url, certify_id)``).
 - :class:`Verification`: walks the session's steps (consent, typed identity, liveness, card photos, OCR
   confirmation), submits and returns an :class:`SdkResult`; :class:`UI` is the pluggable user interface.
 
@@ -44,6 +46,7 @@ from shiren.sdk.capture import (
     preview_jpeg,
 )
 from shiren.sdk.client import Challenge, DeviceClient, DeviceError, Flash, Prompt
+from shiren.sdk.meta import meta_info
 from shiren.sdk.verification import UI, Cancelled, ConfirmFn, ConsoleUI, SdkResult, Verification
 
 __all__ = [
@@ -70,5 +73,6 @@ __all__ = [
     "VideoFileSource",
     "encode_video",
     "image_content_type",
+    "meta_info",
     "preview_jpeg",
 ]

@@ -40,6 +40,8 @@ _ACTIONS_ZH = {
     "turn_left": "请向左转头",
     "turn_right": "请向右转头",
     "nod": "请点点头",
+    "nearer": "请将手机靠近",
+    "farther": "请将手机拿远",
 }
 _ACTIONS_EN = {
     "blink": "Blink",
@@ -47,6 +49,8 @@ _ACTIONS_EN = {
     "turn_left": "Turn your head to your left",
     "turn_right": "Turn your head to your right",
     "nod": "Nod",
+    "nearer": "Move the phone closer",
+    "farther": "Move the phone away",
 }
 
 
@@ -105,7 +109,8 @@ class UI(Protocol):
         ...
 
     def prompt(self, action: str) -> None:
-        """Show the action to do now: ``blink``, ``open_mouth``, ``turn_left``, ``turn_right``, ``nod``."""
+        """Show the action to do now: ``blink``, ``open_mouth``, ``turn_left``, ``turn_right``, ``nod``,
+        ``nearer``, ``farther``."""
         ...
 
     def flash(self, color: str | None) -> None:

@@ -16,6 +16,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -29,6 +30,8 @@ from shiren.storage.repo.tasks import DataErased, record_cipher
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"shiren/{__version__}"
+WEBHOOK = "webhook"  # shiren's signed POST (Standard Webhooks)
+ALIBABA = "alibaba"  # GET url?callbackToken=…&certifyId=…&passed=T|F (the face-verify family)
 
 # Called after a transaction that queued a callback commits, so this process's worker can send at once
 # instead of at its next poll. Called from whatever thread committed: listeners must be thread-safe.
@@ -55,25 +58,33 @@ def _notify(_session: Session) -> None:
             log.debug("callback enqueue listener failed", exc_info=True)
 
 
-def enqueue_callback(session: Session, scene: Scene, attempt: Attempt) -> CallbackOutbox | None:
-    """Queue the final-status callback of ``attempt`` (no-op without a callback URL)."""
+def enqueue_callback(
+    session: Session, scene: Scene, attempt: Attempt, *, style: str = WEBHOOK
+) -> CallbackOutbox | None:
+    """Queue the final-status callback of ``attempt`` (no-op without a callback URL). ``style`` ALIBABA:
+    the face-verify family's GET (its parameters, but the token, are the body)."""
     url = attempt.callback_url or scene.callback_url
     if not url:
         return None
-    task = session.get(Task, attempt.task_id)
-    body = {
-        "BizId": task.biz_id if task else "",
-        "BizType": scene.biz_type,
-        "VerifyStatus": attempt.verify_status,
-        "VerifyToken": attempt.verify_token,
-        "Timestamp": int(time.time() * 1000),
-    }
+    body: dict[str, object]
+    if style == ALIBABA:
+        body = {"certifyId": attempt.verify_token, "passed": "T" if attempt.verify_status == 1 else "F"}
+    else:
+        task = session.get(Task, attempt.task_id)
+        body = {
+            "BizId": task.biz_id if task else "",
+            "BizType": scene.biz_type,
+            "VerifyStatus": attempt.verify_status,
+            "VerifyToken": attempt.verify_token,
+            "Timestamp": int(time.time() * 1000),
+        }
     row = CallbackOutbox(
         webhook_id=f"msg_{secrets.token_hex(16)}",
         tenant_id=scene.tenant_id,
         attempt_id=attempt.id,
         url=url,
         body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        style=style,
     )
     session.add(row)
     if _listeners and not session.info.get(_NOTIFY_KEY):
@@ -105,6 +116,27 @@ def outbox_signing_secret(session: Session, crypto: Crypto, row: CallbackOutbox)
     if scene is None or scene.tenant_id != row.tenant_id:
         return None
     return signing_secret(crypto, scene, attempt)
+
+
+def callback_token(session: Session, crypto: Crypto, row: CallbackOutbox) -> str:
+    """The CallbackToken an ALIBABA-style row is sent with ("" when none was given or it was erased)."""
+    attempt = session.get(Attempt, row.attempt_id) if row.attempt_id is not None else None
+    if attempt is None or attempt.tenant_id != row.tenant_id:
+        return ""
+    try:
+        token = record_cipher(crypto, attempt).decrypt_field(
+            attempt.callback_seed_enc, f"seed:{attempt.verify_token}"
+        )
+    except DataErased:
+        return ""
+    return token or ""
+
+
+def alibaba_url(url: str, token: str, body: str) -> str:
+    """``url`` with Alibaba's callback parameters appended to its own query."""
+    params = json.loads(body)
+    query = urlencode({"callbackToken": token, "certifyId": params["certifyId"], "passed": params["passed"]})
+    return f"{url}{'&' if urlsplit(url).query else '?'}{query}"
 
 
 def sign(secret: bytes, webhook_id: str, timestamp: int, body: str) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from shiren.domain.challenge import ChallengePlan, draw_challenge
 from shiren.domain.consent import CONSENT_TEXT, CONSENT_VERSION, consent_text_hash
+from shiren.domain.faceverify import model_challenge
 from shiren.domain.limits import MAX_CHALLENGES_PER_BIZID, MAX_CHALLENGES_PER_IDENTITY, WINDOW
 from shiren.domain.schemes import Scheme, get_scheme, step_list
 from shiren.engine import idcard
@@ -79,7 +80,7 @@ def open_attempt(runtime: Runtime, token: str | None) -> DeviceContext:
     if found is None:
         raise Unauthenticated("unknown VerifyToken")
     attempt, task, scene = found
-    scheme = get_scheme(scene.scheme)
+    scheme = get_scheme(attempt.scheme or scene.scheme)  # a face-verify attempt has its product's
     if not scheme.live:
         raise Unauthenticated("this token is not for a device")
     ctx = DeviceContext(attempt, scene, scheme, task.biz_id)
@@ -165,11 +166,21 @@ def record_consent(runtime: Runtime, ctx: DeviceContext, version: str, locale: s
         return existing.accepted_at
 
 
+def _draw(ctx: DeviceContext) -> ChallengePlan:
+    """The scene's challenge, or the one its liveness Model asks for (a face-verify attempt)."""
+    model = ctx.attempt.liveness_model
+    if model is None:
+        return draw_challenge(ctx.scene.liveness, flash=ctx.scheme.flash)
+    timed = bool((ctx.scene.liveness or {}).get("timed", True))
+    spec = model_challenge(model, timed=timed)
+    return draw_challenge(spec.settings, flash=spec.flash)
+
+
 def issue_challenge(runtime: Runtime, ctx: DeviceContext) -> tuple[Challenge, ChallengePlan]:
     """A new random challenge; it supersedes any earlier one of the attempt."""
     require_consent(runtime, ctx)
     settings = runtime.settings
-    plan = draw_challenge(ctx.scene.liveness, flash=ctx.scheme.flash)
+    plan = _draw(ctx)
     now = utcnow()
     with runtime.sessions() as session, session.begin():
         if not repo.hold_inputs_open(session, ctx.attempt.id, now):

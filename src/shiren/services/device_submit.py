@@ -78,12 +78,14 @@ class DeviceAnswer:
         return "cancelled" if self.status == -1 else STATUS_MESSAGES.get(self.status, "not passed")
 
 
-def _with_result(url: str, biz_id: str, result: str | None) -> str:
+def _with_result(url: str, biz_id: str, result: str | None, certify_id: str | None = None) -> str:
+    """The redirect with shiren's parameters: ``bizId`` (the OuterOrderNo of a face-verify verification),
+    its ``certifyId`` when it is one, and the signed ``result`` hint."""
     parts = urlsplit(url)
-    query = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("bizId", "result")
-    ]
-    query += [("bizId", biz_id)] + ([("result", result)] if result else [])
+    ours = ("bizId", "result", "certifyId")
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ours]
+    query += [("bizId", biz_id)] + ([("certifyId", certify_id)] if certify_id else [])
+    query += [("result", result)] if result else []
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
@@ -99,7 +101,8 @@ def answer_for(runtime: Runtime, ctx: DeviceContext, attempt: Attempt) -> Device
     ):
         result = None
     target = (attempt.evidence or {}).get("redirect", {}).get("pass" if status == 1 else "fail")
-    redirect = _with_result(target, ctx.biz_id, result) if target else None
+    certify_id = attempt.verify_token if attempt.scheme else None
+    redirect = _with_result(target, ctx.biz_id, result, certify_id) if target else None
     return DeviceAnswer(status, ctx.biz_id, result, redirect)
 
 
@@ -153,9 +156,15 @@ def _check_uploads(ctx: DeviceContext, uploads: dict[str, Upload], challenge: Ch
 
 
 def _redirects(ctx: DeviceContext, req: SubmitRequest, stored: dict[str, Any]) -> dict[str, str]:
-    if not ctx.scheme.hosted_page:
+    """Where the hosted page goes: the page's own parameters, else the integrator's URLs (a face-verify
+    verification's ReturnUrl, checked against the scene's origins at InitFaceVerify)."""
+    if not ctx.scheme.hosted_page and not stored.get("ReturnUrl"):
         return {}
-    passed = _redirect(ctx, req.success_redirect, "successRedirect") or stored.get("PassedRedirectUrl")
+    passed = (
+        _redirect(ctx, req.success_redirect, "successRedirect")
+        or stored.get("PassedRedirectUrl")
+        or stored.get("ReturnUrl")
+    )
     failed = _redirect(ctx, req.fail_redirect, "failRedirect") or stored.get("FailedRedirectUrl")
     return {k: v for k, v in (("pass", passed), ("fail", failed or passed)) if v}
 
@@ -207,7 +216,9 @@ def _stored_inputs(runtime: Runtime, ctx: DeviceContext, ready: _Ready) -> _Gath
     scheme = ctx.scheme
     redirects = ready.redirects
     name, number, confirmed = ready.identity
-    front = back = front_read = None
+    front = back = front_read = retained = None
+    if "reference" in uploads:  # a face-verify PV_FV photo, checked and stored at InitFaceVerify
+        retained = _decode_upload(runtime, ctx, uploads["reference"].blob_id, "FaceContrastPicture")
     if scheme.captures_card:
         front_read = stored_front_reading(runtime, ctx, uploads["id_front"])
         if front_read is None:
@@ -239,6 +250,7 @@ def _stored_inputs(runtime: Runtime, ctx: DeviceContext, ready: _Ready) -> _Gath
         front=front,
         back=back,
         front_read=front_read,
+        retained=retained,
     )
     target = PendingAttempt(
         ctx.attempt,
@@ -278,7 +290,7 @@ async def gather_inputs(runtime: Runtime, ctx: DeviceContext, ready: _Ready) -> 
             _fetch_optional(runtime, given.get("IdCardBackImageUrl"), "IdCardBackImageUrl", 8, budget),
         )
         inputs.unavailable += [c for c in (c1, c2) if c]
-    if ctx.scheme.retained_photo:
+    if ctx.scheme.retained_photo and inputs.retained is None:
         inputs.retained, c3 = await _fetch_optional(
             runtime, given.get("FaceRetainedImageUrl"), "FaceRetainedImageUrl", 10, budget
         )

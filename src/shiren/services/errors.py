@@ -112,3 +112,23 @@ class DecisionFailed(ServiceError):
 class NoAuthority(ServiceError):
     """The check needs an identity authority and none answers for this scene or tenant (authority
     ``none``): an identity is never reported as checked when nothing checked it."""
+
+
+class Underage(Invalid):
+    """The ID number is of a child too young to verify (Alibaba: under 14)."""
+
+
+class TooManySources(Invalid):
+    """More than one source was given for one photo (Base64, URL, OSS object, an earlier CertifyId)."""
+
+
+class ReferenceNotPassed(Conflict):
+    """The earlier verification named as the photo source has not passed (or is not this caller's)."""
+
+
+class NotSubmitted(Conflict):
+    """Nothing was submitted for this verification yet."""
+
+
+class NotFinished(Conflict):
+    """A submission arrived and is still being decided."""

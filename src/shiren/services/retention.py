@@ -41,7 +41,7 @@ from shiren.storage.repo.tasks import attempt_material, set_attempt_material
 
 log = logging.getLogger(__name__)
 
-REASONS = ("retention", "operator", "abandoned")
+REASONS = ("retention", "operator", "abandoned", "request")  # request: the integrator asked (an API call)
 # The order a pass erases in: an attempt past its retention loses everything, so its media need no
 # separate step; an abandoned attempt never got a verdict, so nothing of it is worth keeping.
 KINDS = ("record", "abandoned", "media")

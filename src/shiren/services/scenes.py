@@ -9,7 +9,14 @@ from __future__ import annotations
 from shiren.runtime import Runtime
 from shiren.services.errors import Disabled, Invalid, NotFound
 from shiren.storage.models import Scene
-from shiren.storage.repo.scenes import SceneError, create_scene, get_scene, list_scenes, update_scene
+from shiren.storage.repo.scenes import (
+    SceneError,
+    create_scene,
+    get_scene,
+    get_scene_by_id,
+    list_scenes,
+    update_scene,
+)
 
 DEFAULT_STEPS = {"guide": True, "privacy": True, "result": True}
 
@@ -30,6 +37,17 @@ def load_scene(runtime: Runtime, tenant_id: int, biz_type: str) -> Scene:
         raise NotFound(f"no scene named {biz_type!r} in this account.", field="BizType")
     if not scene.enabled:
         raise Disabled(f"scene {biz_type!r} is disabled.")
+    return scene
+
+
+def load_scene_by_id(runtime: Runtime, tenant_id: int, scene_id: int) -> Scene:
+    """The caller's own enabled scene of numeric ``scene_id`` (the face-verify family)."""
+    with runtime.sessions() as session:
+        scene = get_scene_by_id(session, tenant_id, scene_id)
+    if scene is None:
+        raise NotFound(f"no scene {scene_id} in this account.", field="SceneId")
+    if not scene.enabled:
+        raise Disabled(f"scene {scene_id} is disabled.")
     return scene
 
 

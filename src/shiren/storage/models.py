@@ -141,6 +141,7 @@ class Attempt(Base):
     deciding_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The scheme this attempt is verified by, when not its scene's: a face-verify ProductCode (ID_PRO …).
     scheme: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    liveness_model: Mapped[str | None] = mapped_column(String(32), nullable=True)  # its face-verify Model
     # When the integrator first read the result (DescribeFaceVerify); DeleteAfterQuery=Y waits for it.
     described_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The signed result handed to the device, minted once at the decision (it carries no VerifyToken).

@@ -34,7 +34,16 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from shiren.intake.errors import DestinationRefused, FetchFailed
 from shiren.intake.fetch import send_checked_request
 from shiren.runtime import Runtime
-from shiren.services.callbacks import add_enqueue_listener, outbox_signing_secret, webhook_headers
+from shiren.services.callbacks import (
+    ALIBABA,
+    USER_AGENT,
+    WEBHOOK,
+    add_enqueue_listener,
+    alibaba_url,
+    callback_token,
+    outbox_signing_secret,
+    webhook_headers,
+)
 from shiren.settings import Settings
 from shiren.storage.models import CallbackDelivery, CallbackOutbox, utcnow
 
@@ -57,6 +66,7 @@ class Job:
     tries: int
     lease: datetime
     secret: bytes | None = field(repr=False)
+    style: str = WEBHOOK
 
 
 @dataclass(frozen=True)
@@ -116,16 +126,20 @@ def claim_due(runtime: Runtime, limit: int, now: datetime | None = None) -> list
             return []
         for row in session.scalars(select(CallbackOutbox).where(CallbackOutbox.id.in_(ids))):
             try:
-                secret = outbox_signing_secret(session, runtime.crypto, row)
+                if row.style == ALIBABA:  # no signature: the CallbackToken travels in the query
+                    secret = callback_token(session, runtime.crypto, row).encode()
+                else:
+                    secret = outbox_signing_secret(session, runtime.crypto, row)
             except Exception:  # a key that cannot be decrypted: recorded as this try's error below
                 log.warning("callback %s: signing key unavailable", row.webhook_id)
                 secret = None
-            jobs.append(Job(row.id, row.webhook_id, row.url, row.body, row.tries, lease, secret))
+            jobs.append(Job(row.id, row.webhook_id, row.url, row.body, row.tries, lease, secret, row.style))
     return jobs
 
 
 async def send(job: Job, settings: Settings) -> TryResult:
-    """One signed POST of the job's exact body; never raises for network or policy failures."""
+    """One signed POST of the job's exact body (an ALIBABA row: one GET with its parameters); never raises
+    for network or policy failures."""
     at = utcnow()
     started = time.perf_counter()
 
@@ -137,14 +151,19 @@ async def send(job: Job, settings: Settings) -> TryResult:
 
     if job.secret is None:
         return result(error="no signing key (attempt or scene gone)", permanent=True)
-    headers = webhook_headers(job.secret, job.webhook_id, int(time.time()), job.body)
+    if job.style == ALIBABA:
+        method, url, content = "GET", alibaba_url(job.url, job.secret.decode(), job.body), None
+        headers = {"user-agent": USER_AGENT}
+    else:
+        method, url, content = "POST", job.url, job.body.encode("utf-8")
+        headers = webhook_headers(job.secret, job.webhook_id, int(time.time()), job.body)
     try:
         response = await send_checked_request(
-            "POST",
-            job.url,
+            method,
+            url,
             settings,
             timeout_s=settings.callback_timeout_s,
-            content=job.body.encode("utf-8"),
+            content=content,
             headers=headers,
             field="CallbackUrl",
             kind="callback",

@@ -27,6 +27,16 @@ CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
 }
 
+# Scripts that integrators load from their own origin (jsvm_all.js): readable by any page, even in CORS
+# mode (<script crossorigin>) or under Cross-Origin-Embedder-Policy, and cached for an hour before the
+# ETag is revalidated (the file changes only with a shiren upgrade). No credentials are ever involved.
+CROSS_ORIGIN_SCRIPT_TYPE = "application/javascript; charset=utf-8"
+CROSS_ORIGIN_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Cross-Origin-Resource-Policy": "cross-origin",
+    "Cache-Control": "public, max-age=3600",
+}
+
 
 def security_headers(*, html: bool) -> dict[str, str]:
     """Headers for every page and asset; HTML (it may carry a token in its URL) is never cached."""
@@ -49,15 +59,20 @@ class Asset:
 
 
 @cache
-def load_asset(package: str, name: str) -> Asset:
-    """A file from ``package``'s ``static/`` folder (read once per process)."""
+def load_asset(package: str, name: str, content_type: str | None = None) -> Asset:
+    """A file from ``package``'s ``static/`` folder (read once per process); the content type follows the
+    file's suffix unless ``content_type`` is given."""
     data = resources.files(package).joinpath("static", name).read_bytes()
     suffix = name[name.rfind(".") :]
-    return Asset(data, CONTENT_TYPES[suffix], '"' + hashlib.sha256(data).hexdigest()[:32] + '"')
+    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    return Asset(data, content_type or CONTENT_TYPES[suffix], etag)
 
 
-def asset_response(request: Request, asset: Asset) -> Response:
+def asset_response(request: Request, asset: Asset, *, cross_origin: bool = False) -> Response:
+    """``cross_origin``: a script for other sites' pages, with :data:`CROSS_ORIGIN_HEADERS` on top."""
     headers = security_headers(html=asset.content_type.startswith("text/html"))
+    if cross_origin:
+        headers.update(CROSS_ORIGIN_HEADERS)
     headers["ETag"] = asset.etag
     if request.headers.get("if-none-match") == asset.etag:
         return Response(status_code=304, headers=headers)

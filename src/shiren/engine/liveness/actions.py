@@ -1,5 +1,6 @@
-"""Finding actions (blink, open mouth, head turns, nod) in per-frame signals, relative to the face's own rest
-state, so that the same rules hold for narrow and wide eyes, smiles and camera angles.
+"""Finding actions (blink, open mouth, head turns, nod, the phone moved nearer or farther) in per-frame
+signals, relative to the face's own rest state, so that the same rules hold for narrow and wide eyes, smiles,
+camera angles and distances.
 
 Thresholds come from the FaceMesh measurements in engine/face/landmarks.py: open eyes 0.20-0.45 EAR and
 closed 0.05-0.11; closed lips under 0.05 and an open mouth 0.3-0.45; yaw proxy within +-0.05 frontal and
@@ -21,8 +22,19 @@ MOUTH_OPEN = 0.25  # mouth ratio an open mouth reaches
 MOUTH_RISE = 0.18  # ... and how far above the resting mouth it must rise
 TURN = 0.13  # yaw proxy change for a head turn
 NOD = 0.09  # pitch proxy change (bowing) for a nod
+# Face size (face_size) over its size at rest, minus 1: the phone moved nearer / farther. Measured with the
+# tracking FaceMesh on the eight generated test subjects (tests/fixtures/liveness_video.py, 15 and 6 fps,
+# with and without head sway): holds stay within -4/+2 % of the clip's median, blinks -2/+2 %, an open mouth
+# -1/+3 %, 30 deg turns and 28 deg nods -7/+4 % (45 deg turns down to -13 %), while "nearer" (the face
+# zoomed to 1.35x) reaches +32..36 % and "farther" (0.75x) -25..-26 %. The landmark box's width, for
+# comparison, moves -11/+8 % with the same turns and +6 % with an open mouth.
+NEARER = 0.15
+FARTHER = 0.12
+# FaceMesh points on the skull, away from the lids, lips and jaw: forehead, nose ridge and tip, the eye
+# corners and the cheek edges by the ears.
+SIZE_POINTS = (10, 151, 9, 168, 6, 1, 33, 133, 362, 263, 234, 454)
 
-MOTION_ACTIONS = ("open_mouth", "turn_left", "turn_right", "nod")  # never done by accident
+MOTION_ACTIONS = ("open_mouth", "turn_left", "turn_right", "nod", "nearer", "farther")  # never by accident
 
 
 @dataclass
@@ -40,6 +52,15 @@ class RestState:
     mouth: float
     yaw: float
     pitch: float
+    size: float  # face_size at rest (pixels)
+
+
+def face_size(landmarks: np.ndarray) -> float:
+    """How large the face is in the picture: the RMS distance of SIZE_POINTS from their centroid, in 3-D
+    (FaceMesh's z is in the scale of x), so that it follows the distance to the camera while head turns and
+    nods, which only rotate those points, barely change it (FaceMesh's depth is approximate: see NEARER)."""
+    pts = np.asarray(landmarks, dtype=float)[list(SIZE_POINTS), :3]
+    return float(np.sqrt(((pts - pts.mean(axis=0)) ** 2).sum(axis=1).mean()))
 
 
 def rest_state(signals: list[FrameSignals]) -> RestState | None:
@@ -53,6 +74,7 @@ def rest_state(signals: list[FrameSignals]) -> RestState | None:
         mouth=float(np.percentile(mouth, 20)),
         yaw=float(np.median([s.yaw for s in with_face])),
         pitch=float(np.median([s.pitch for s in with_face])),
+        size=float(np.median([face_size(s.landmarks) for s in with_face if s.landmarks is not None])),
     )
 
 
@@ -121,12 +143,16 @@ def find_actions(signals: list[FrameSignals], rest: RestState) -> list[ActionEve
     ]
     yaw = [None if s.yaw is None else s.yaw - rest.yaw for s in signals]
     pitch = [None if s.pitch is None else s.pitch - rest.pitch for s in signals]
+    rest_size = max(rest.size, 1e-6)
+    size = [None if s.landmarks is None else face_size(s.landmarks) / rest_size - 1.0 for s in signals]
     events = (
         _blinks(signals, rest)
         + _events("open_mouth", signals, mouth, MOUTH_RISE)
         + _events("turn_left", signals, yaw, TURN)
         + _events("turn_right", signals, yaw, TURN, sign=-1.0)
         + _events("nod", signals, pitch, NOD)
+        + _events("nearer", signals, size, NEARER)
+        + _events("farther", signals, size, FARTHER, sign=-1.0)
     )
     return sorted(events, key=lambda e: e.start_ms)
 

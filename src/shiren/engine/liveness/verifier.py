@@ -164,6 +164,15 @@ def _continuity(models: Models, frames: list[Frame], signals: list[FrameSignals]
     return Check("liveness_same_face", 9, ok, lowest, MIN_CONTINUITY, detail, data)
 
 
+def best_face_frame(frames: list[Frame], *, models: Models) -> np.ndarray | None:
+    """The sharpest frontal open-eyed frame of a clip judged without a challenge (a face video sent for
+    comparison only: nothing here says it is live)."""
+    signals = measure(frames, detector=models.detector)
+    rest = rest_state(signals)
+    best = _best_frame(frames, signals, rest) if rest is not None else None
+    return frames[best].bgr if best is not None else None
+
+
 def verify_capture(
     frames: list[Frame],
     actions: list[str],

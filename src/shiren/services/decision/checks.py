@@ -135,7 +135,11 @@ def authority_checks(
         answer = authority.lookup(tenant_id, name, number.number)
     except AuthorityUnavailable as exc:
         return [Check("authority_available", 12, False, detail=str(exc))], None
-    checks = [Check("authority_available", 12, True), Check("authority_identity", 2, answer.identity_match)]
+    found = {"record_found": answer.record_found} if answer.record_found is not None else {}
+    checks = [
+        Check("authority_available", 12, True),
+        Check("authority_identity", 2, answer.identity_match, data=found),
+    ]
     if not answer.identity_match:
         return checks, None
     reference = answer.template if answer.template_model == models.embedder_id else None

@@ -289,6 +289,11 @@ def evaluate(deps: DecisionModels, inputs: DecisionInputs, today: date) -> Outco
         checks += _identity_checks(deps, inputs, reading, outcome, today)
     if inputs.scheme.retained_photo and inputs.retained is not None:
         checks.append(_retained_check(deps, inputs, outcome))
+    if inputs.scheme.face_only:
+        usable = face is not None and face.quality.level != "UNQUALIFIED"
+        checks.append(
+            Check("face_usable", 11, usable, detail="" if usable else "no usable face in the photo")
+        )
     t3 = time.perf_counter()
     outcome.status = decide(checks)
     outcome.material.update(

@@ -12,7 +12,7 @@ import numpy as np
 from shiren.domain.decision import thresholds_for
 from shiren.intake import reencode_jpeg
 from shiren.runtime import Runtime
-from shiren.services.callbacks import enqueue_callback
+from shiren.services.callbacks import ALIBABA, WEBHOOK, enqueue_callback
 from shiren.services.decision.evaluation import Outcome
 from shiren.services.decision.inputs import DecisionInputs
 from shiren.services.errors import AlreadyDecided
@@ -22,6 +22,7 @@ from shiren.storage.models import Attempt, Blob, Scene, Upload, utcnow
 from shiren.storage.repo.blobs import adopt_uploads
 from shiren.storage.repo.prints import add_prints
 from shiren.storage.repo.tasks import (
+    attempt_inputs,
     lock_pending_attempt,
     media_cipher,
     new_attempt_keys,
@@ -39,6 +40,7 @@ class NewAttempt:
 
     biz_id: str
     inputs: dict[str, Any] = field(default_factory=dict)
+    scheme: str | None = None  # a face-verify product (ID_MIN …) when not the scene's scheme
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,13 @@ def _evidence(runtime: Runtime, scene: Scene, outcome: Outcome, target: NewAttem
         evidence["challenge"] = target.challenge
         evidence["redirect"] = target.redirects
     return evidence
+
+
+def callback_style(runtime: Runtime, attempt: Attempt) -> str:
+    """A face-verify verification started with its own CallbackUrl is called back Alibaba's way."""
+    if attempt.scheme is None or attempt.inputs_enc is None:
+        return WEBHOOK
+    return ALIBABA if attempt_inputs(runtime.crypto, attempt).get("CallbackStyle") == ALIBABA else WEBHOOK
 
 
 def record(
@@ -129,6 +138,7 @@ def record(
                     now=now,
                     keys=keys,
                 )
+                attempt.scheme = target.scheme
             else:
                 locked = lock_pending_attempt(session, target.attempt.id)
                 if locked is None:
@@ -157,7 +167,7 @@ def record(
             for blob in stored:
                 blob.attempt_id = attempt.id
                 session.add(blob)
-            enqueue_callback(session, scene, attempt)
+            enqueue_callback(session, scene, attempt, style=callback_style(runtime, attempt))
         return attempt
     except BaseException:
         for blob in stored:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from shiren.domain.challenge import ChallengeSettingError, check_liveness_settings
 from shiren.domain.decision import THRESHOLD_NAMES
 from shiren.domain.redirects import BadOrigin, normalise_origin
-from shiren.domain.schemes import AUTHORITIES, UnknownScheme, get_scheme, step_list
+from shiren.domain.schemes import AUTHORITIES, SCHEMES, get_scheme, step_list
 from shiren.storage.crypto import Crypto
 from shiren.storage.models import Scene
 
@@ -92,10 +92,8 @@ def create_scene(
     longer than the scene's ``retention_days`` either way)."""
     if not BIZ_TYPE_RE.match(biz_type):
         raise SceneError("BizType must be 1-64 characters of letters, digits, '_', '-', '.'")
-    try:
-        get_scheme(scheme)
-    except UnknownScheme as exc:
-        raise SceneError(str(exc), "Solution") from None
+    if scheme not in SCHEMES:  # a face-verify product is an attempt's scheme, never a scene's
+        raise SceneError(f"unknown scheme {scheme!r}; one of {', '.join(SCHEMES)}", "Solution")
     if authority not in AUTHORITIES:
         raise SceneError(f"authority must be one of {', '.join(AUTHORITIES)}", "Authority")
     if get_scene(session, tenant_id, biz_type) is not None:
@@ -131,6 +129,11 @@ def scene_secret(crypto: Crypto, scene: Scene) -> str:
 def get_scene(session: Session, tenant_id: int, biz_type: str) -> Scene | None:
     """A scene of this tenant only: another tenant's BizType is unknown here."""
     return session.scalar(select(Scene).where(Scene.tenant_id == tenant_id, Scene.biz_type == biz_type))
+
+
+def get_scene_by_id(session: Session, tenant_id: int, scene_id: int) -> Scene | None:
+    """A scene of this tenant by its numeric SceneId (the face-verify family); another tenant's is unknown."""
+    return session.scalar(select(Scene).where(Scene.tenant_id == tenant_id, Scene.scene_id == scene_id))
 
 
 def list_scenes(session: Session, tenant_id: int | None = None) -> list[Scene]:
@@ -174,6 +177,7 @@ def scene_view(scene: Scene, tenant: str | None = None) -> dict[str, Any]:
     """The scene as the API and the command line show it (Alibaba's field names first)."""
     view: dict[str, Any] = {
         "BizType": scene.biz_type,
+        "SceneId": scene.scene_id,  # the face-verify family's name of the same scene
         "BizName": scene.name,
         "Solution": scene.scheme,
         "StepList": step_list(get_scheme(scene.scheme), **scene.steps),

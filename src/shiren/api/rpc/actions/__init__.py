@@ -6,6 +6,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from shiren.api.rpc.actions.erase import delete_verify_result
+from shiren.api.rpc.actions.face_verify import (
+    compare_face_verify_action,
+    contrast_face_verify_action,
+    delete_face_verify_result_action,
+    describe_face_verify_action,
+    id2meta_period_verify_action,
+    id2meta_verify_action,
+    init_face_verify_action,
+    liveness_face_verify_action,
+)
 from shiren.api.rpc.actions.material import verify_material
 from shiren.api.rpc.actions.settings import (
     create_verify_setting,
@@ -26,4 +36,14 @@ ACTIONS: dict[str, Action] = {
     "UpdateVerifySetting": update_verify_setting,
     "VerifyMaterial": verify_material,
     "DeleteVerifyResult": delete_verify_result,  # a shiren extension (erasure on request, SPEC 7)
+    # The face-verify family (FACEVERIFY.md): business errors are HTTP 200 with a Code.
+    "InitFaceVerify": init_face_verify_action,
+    "DescribeFaceVerify": describe_face_verify_action,
+    "ContrastFaceVerify": contrast_face_verify_action,
+    "LivenessFaceVerify": liveness_face_verify_action,
+    "CompareFaceVerify": compare_face_verify_action,
+    "DeleteFaceVerifyResult": delete_face_verify_result_action,
+    "Id2MetaVerify": id2meta_verify_action,
+    "Id2MetaStandardVerify": id2meta_verify_action,
+    "Id2MetaPeriodVerify": id2meta_period_verify_action,
 }

@@ -1,5 +1,6 @@
 """the face-verify family (InitFaceVerify …): a numeric SceneId per scene, an attempt's own scheme (its
-ProductCode), when its result was first read (DeleteAfterQuery), and the callback style of an outbox row
+ProductCode) and liveness Model, when its result was first read (DeleteAfterQuery), and the callback style
+of an outbox row
 
 Revision ID: 0011
 Revises: 0010
@@ -34,6 +35,7 @@ def upgrade() -> None:
         batch.create_index("ix_scenes_scene_id", ["scene_id"], unique=True)
     with op.batch_alter_table("attempts") as batch:
         batch.add_column(sa.Column("scheme", sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column("liveness_model", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("described_at", shiren.storage.models.UTCDateTime(), nullable=True))
     with op.batch_alter_table("callback_outbox") as batch:
         batch.add_column(sa.Column("style", sa.String(length=16), nullable=False, server_default="webhook"))
@@ -44,6 +46,7 @@ def downgrade() -> None:
         batch.drop_column("style")
     with op.batch_alter_table("attempts") as batch:
         batch.drop_column("described_at")
+        batch.drop_column("liveness_model")
         batch.drop_column("scheme")
     with op.batch_alter_table("scenes") as batch:
         batch.drop_index("ix_scenes_scene_id")

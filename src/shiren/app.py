@@ -6,33 +6,24 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 from fastapi import FastAPI
-from starlette.concurrency import run_in_threadpool
 
 from shiren import __version__
 from shiren.api.device import install_device_api
 from shiren.api.h5 import router as h5_router
 from shiren.api.media import make_media_endpoint
 from shiren.api.rpc.endpoint import make_rpc_endpoint
+from shiren.observability.health import make_readyz_endpoint
+from shiren.observability.metrics import make_metrics_endpoint
+from shiren.observability.request_id import RequestIdMiddleware
 from shiren.runtime import Runtime
 from shiren.settings import Settings, get_settings
-from shiren.storage.repo.nonces import purge_nonces
 from shiren.workers.callbacks import CallbackWorker
 from shiren.workers.retention import RetentionWorker
+from shiren.workers.service import purge_nonces_forever
 
 log = logging.getLogger("shiren")
-
-
-async def _purge_nonces_forever(runtime: Runtime) -> None:
-    window = timedelta(seconds=2 * runtime.settings.timestamp_window_s)
-    while True:
-        try:
-            await run_in_threadpool(purge_nonces, runtime.sessions, window)
-        except Exception:
-            log.exception("nonce purge failed")
-        await asyncio.sleep(300)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -40,17 +31,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        purger = asyncio.create_task(_purge_nonces_forever(runtime))
-        callbacks = CallbackWorker(runtime)  # durable outbox: every server process sends its share
-        callbacks.start()
-        retention = RetentionWorker(runtime)  # erases what is due; safe in every process at once
-        retention.start()
+        purger = asyncio.create_task(purge_nonces_forever(runtime))
+        workers: list[CallbackWorker | RetentionWorker] = []
+        if runtime.settings.run_workers:  # else `shiren worker` processes run them (docs/deployment.md)
+            # The durable outbox: every process sends its share; retention: safe in every process at once.
+            workers = [CallbackWorker(runtime), RetentionWorker(runtime)]
+        for worker in workers:
+            worker.start()
         try:
             yield
         finally:
             purger.cancel()
-            await retention.stop()
-            await callbacks.stop()
+            for worker in reversed(workers):
+                await worker.stop()
 
     app = FastAPI(title="shiren", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.runtime = runtime
@@ -67,5 +60,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    app.add_route("/readyz", make_readyz_endpoint(runtime), methods=["GET"], include_in_schema=False)
+    app.add_route("/metrics", make_metrics_endpoint(runtime), methods=["GET"], include_in_schema=False)
+    app.add_middleware(RequestIdMiddleware)  # added last: outermost, so every log line has the id
 
     return app

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from shiren.domain.schemes import AUTHORITIES, SCHEMES
+from shiren.observability.logging import configure_logging
 from shiren.runtime import Runtime
 from shiren.settings import Settings, get_settings
 from shiren.storage.repo import scenes as scene_repo
@@ -42,9 +43,30 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         update={"host": args.host or settings.host, "port": args.port or settings.port}
     )
     app = create_app(settings)
-    print(f"shiren listening on {settings.base_url}  (data: {settings.data_dir})", flush=True)
-    print("Create an AccessKey for your server:  shiren accesskey create --tenant NAME --json", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="info")
+    json_logs = settings.log_format == "json"  # then every line is a JSON object, uvicorn's too
+    for line in (
+        f"shiren listening on {settings.base_url}  (data: {settings.data_dir})",
+        "Create an AccessKey for your server:  shiren accesskey create --tenant NAME --json",
+    ):
+        if json_logs:
+            logging.getLogger("shiren").info(line)
+        else:
+            print(line, flush=True)
+    # log_config=None: uvicorn's loggers go through configure_logging's handler, not its own.
+    logs: dict[str, Any] = {"log_config": None} if json_logs else {}
+    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="info", **logs)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from shiren.workers.service import serve_workers
+
+    runtime = Runtime.build(settings)
+    print(f"shiren worker running  (data: {settings.data_dir})", flush=True)
+    try:
+        serve_workers(runtime)
+    finally:
+        runtime.close()
     return 0
 
 
@@ -225,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
+    worker = sub.add_parser(
+        "worker", help="run the callback sender and the retention worker apart from the API servers"
+    )
+    worker.set_defaults(func=cmd_worker)
 
     ak = sub.add_parser("accesskey", help="manage tenants' AccessKeys")
     ak_sub = ak.add_subparsers(dest="ak_command", required=True)
@@ -314,10 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
-    return int(args.func(args, get_settings()))
+    settings = get_settings()
+    configure_logging(settings)  # SHIREN_LOG_FORMAT: text or json
+    return int(args.func(args, settings))
 
 
 if __name__ == "__main__":

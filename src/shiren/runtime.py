@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis import Redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +36,17 @@ def models_from(settings: Settings) -> Models:
     )
 
 
+def blob_store_from(settings: Settings, crypto: Crypto) -> BlobStore:
+    """The blob store the settings name: files under data_dir/blobs, or an S3-compatible bucket."""
+    if settings.blob_store == "s3":
+        if not settings.s3_bucket:
+            raise ValueError("SHIREN_BLOB_STORE=s3 needs a bucket: set SHIREN_S3_BUCKET")
+        from shiren.storage.s3 import S3BlobStore, make_s3_client  # boto3 only when it is used
+
+        return S3BlobStore(make_s3_client(settings), settings.s3_bucket, crypto)
+    return LocalBlobStore(settings.data_dir / "blobs", crypto)
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -44,6 +56,8 @@ class Runtime:
     blobs: BlobStore
     models: Models
     authorities: Authorities
+    # Shared limits and nonces across replicas (settings.redis_url); None: per process and the database.
+    redis: Redis | None = None
 
     @classmethod
     def build(
@@ -56,7 +70,7 @@ class Runtime:
         sessions = make_sessionmaker(engine)
         keyring = Keyring(settings.master_key, settings.previous_master_keys, settings.data_dir)
         crypto = Crypto(load_system_key(sessions, keyring), keyring)
-        blobs = LocalBlobStore(settings.data_dir / "blobs", crypto)
+        blobs = blob_store_from(settings, crypto)
         authorities = Authorities(
             {
                 "registry": RegistryAuthority(sessions, crypto, blobs),
@@ -67,7 +81,16 @@ class Runtime:
                 ),
             }
         )
-        return cls(settings, engine, sessions, crypto, blobs, models or models_from(settings), authorities)
+        redis = (
+            Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
+            if settings.redis_url
+            else None
+        )
+        return cls(
+            settings, engine, sessions, crypto, blobs, models or models_from(settings), authorities, redis
+        )
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.redis is not None:
+            self.redis.close()

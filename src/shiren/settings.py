@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +79,23 @@ class Settings(BaseSettings):
     default_media_retention_days: int = 7  # images and video: needed only to look into a disputed verdict
     retention_interval_s: float = 300.0  # how often each server process erases what is due; 0: never
     retention_batch: int = 500  # attempts per kind per pass (bounded queries and transactions)
+
+    # Past one machine (docs/deployment.md). Blobs: "local" (data_dir/blobs) or "s3" (any S3-compatible
+    # store; objects are encrypted by shiren before upload, exactly as on disk).
+    blob_store: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = Field(default=None, description="e.g. http://10.0.0.5:8333; None: AWS")
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_region: str = "us-east-1"
+    # Shared rate limits and signature nonces across replicas; None: per process (limits) and the
+    # database (nonces).
+    redis_url: str | None = Field(default=None, description="e.g. redis://127.0.0.1:6379/0")
+    redis_prefix: str = "shiren:"  # of every key shiren writes there (several deployments, one Redis)
+    # Whether this server process also runs the callback sender and the retention worker; false when
+    # `shiren worker` processes run them apart.
+    run_workers: bool = True
+    log_format: Literal["text", "json"] = "text"
 
     # The demo integrator app at /demo (`make run` turns it on)
     demo: bool = False

@@ -43,3 +43,36 @@ def test_two_replicas_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     finally:
         first.stop()
         second.stop()
+
+
+def test_replicas_starting_together_migrate_one_at_a_time(pg_url: str) -> None:
+    """Several processes starting at once on a new database: each applies the migrations under one
+    advisory lock, so none fails on a table another one just created."""
+    import threading
+
+    from sqlalchemy import create_engine, inspect
+
+    from shiren.storage import migrate
+
+    errors: list[str] = []
+
+    def start() -> None:
+        engine = create_engine(pg_url)
+        try:
+            migrate.upgrade(engine)
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(repr(exc))
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    engine = create_engine(pg_url)
+    try:
+        assert "attempts" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

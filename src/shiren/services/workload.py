@@ -7,8 +7,33 @@ import threading
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+
+class CpuSlots(threading.BoundedSemaphore):
+    """A bounded semaphore that also counts the threads waiting for a slot (``waiting``, for /metrics)."""
+
+    def __init__(self, value: int) -> None:
+        super().__init__(value)
+        self.waiting = 0
+        self._waiting_lock = threading.Lock()
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        if super().acquire(blocking=False):
+            return True
+        if not blocking:
+            return False
+        with self._waiting_lock:
+            self.waiting += 1
+        try:
+            return super().acquire(True, timeout)
+        finally:
+            with self._waiting_lock:
+                self.waiting -= 1
+
+    __enter__ = acquire
+
+
 # CPU-bound model work is limited to one decision per core, so a burst queues instead of thrashing.
-CPU_SLOTS = threading.BoundedSemaphore(2)
+CPU_SLOTS = CpuSlots(2)
 # ID cards state dates in China time; "expired" is judged by that calendar.
 CHINA = ZoneInfo("Asia/Shanghai")
 

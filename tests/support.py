@@ -29,7 +29,16 @@ def free_port() -> int:
 class ShirenServer:
     """A ``shiren serve`` process on a free port, with its own data directory (or a shared one)."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        *,
+        prefix: list[str] | None = None,
+    ) -> None:
+        """``prefix``: a command to run the server under (``["taskset", "-c", "0"]``)."""
+        self.prefix = list(prefix or [])
         self.data_dir = data_dir
         self.port = port or free_port()
         self.env = {
@@ -56,7 +65,10 @@ class ShirenServer:
         started = time.perf_counter()
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "shiren.cli", "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            [*self.prefix, sys.executable, "-m", "shiren.cli", "serve"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -76,3 +76,22 @@ def test_replicas_starting_together_migrate_one_at_a_time(pg_url: str) -> None:
         assert "attempts" in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_a_roster_with_photos_imports_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """The face template's model id is long (name, weight hashes, runtime): PostgreSQL enforces column
+    widths that SQLite ignores."""
+    import csv
+
+    import cv2
+
+    from tests.fixtures.photos import photo
+
+    cv2.imwrite(str(tmp_path / "p.jpg"), cv2.imread(str(photo("obama.jpg"))))
+    with open(tmp_path / "r.csv", "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["name", "id_number", "photo"], ["王建国", "11010519491231002X", "p.jpg"]])
+    env = {"SHIREN_DATABASE_URL": pg_url, "SHIREN_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}
+    report = ShirenServer(tmp_path / "data", env=env).cli_json(
+        "registry", "import", str(tmp_path / "r.csv"), "--tenant", "pg"
+    )
+    assert report["Imported"] == 1 and report["UnusablePhotos"] == []

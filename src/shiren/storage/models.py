@@ -217,7 +217,8 @@ class RegistryIdentity(Base):
     template_enc: Mapped[bytes | None] = mapped_column(
         LargeBinary, nullable=True
     )  # face embedding, encrypted
-    template_model: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The embedder's full id (name, weights and runtime versions), e.g. 120 characters for dlib-onnx.
+    template_model: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -3,6 +3,7 @@ judged by."""
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -32,8 +33,16 @@ class CpuSlots(threading.BoundedSemaphore):
     __enter__ = acquire
 
 
-# CPU-bound model work is limited to one decision per core, so a burst queues instead of thrashing.
-CPU_SLOTS = CpuSlots(2)
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity: a replica pinned with taskset gets its own)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# CPU-bound model work is limited to one decision per usable core, so a burst queues instead of thrashing.
+CPU_SLOTS = CpuSlots(usable_cores())
 # ID cards state dates in China time; "expired" is judged by that calendar.
 CHINA = ZoneInfo("Asia/Shanghai")
 

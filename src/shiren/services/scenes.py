@@ -29,26 +29,28 @@ class SceneExists(Invalid):
         self.biz_type = biz_type
 
 
+def _usable(scene: Scene | None, name: str, field: str) -> Scene:
+    """The scene if it exists and is enabled (``name``: how the caller named it)."""
+    if scene is None:
+        named = f"named {name}" if field == "BizType" else name
+        raise NotFound(f"no scene {named} in this account.", field=field)
+    if not scene.enabled:
+        raise Disabled(f"scene {name} is disabled.")
+    return scene
+
+
 def load_scene(runtime: Runtime, tenant_id: int, biz_type: str) -> Scene:
     """The caller's own enabled scene named ``biz_type``."""
     with runtime.sessions() as session:
         scene = get_scene(session, tenant_id, biz_type)
-    if scene is None:
-        raise NotFound(f"no scene named {biz_type!r} in this account.", field="BizType")
-    if not scene.enabled:
-        raise Disabled(f"scene {biz_type!r} is disabled.")
-    return scene
+    return _usable(scene, repr(biz_type), "BizType")
 
 
 def load_scene_by_id(runtime: Runtime, tenant_id: int, scene_id: int) -> Scene:
     """The caller's own enabled scene of numeric ``scene_id`` (the face-verify family)."""
     with runtime.sessions() as session:
         scene = get_scene_by_id(session, tenant_id, scene_id)
-    if scene is None:
-        raise NotFound(f"no scene {scene_id} in this account.", field="SceneId")
-    if not scene.enabled:
-        raise Disabled(f"scene {scene_id} is disabled.")
-    return scene
+    return _usable(scene, str(scene_id), "SceneId")
 
 
 def create_setting(

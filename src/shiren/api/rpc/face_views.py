@@ -13,14 +13,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from shiren.domain.faceverify import DEVICE_PRODUCTS, IDENTITY_PRODUCTS
 from shiren.domain.idnumber import mask_id_number
 from shiren.runtime import Runtime
 from shiren.services.media import media_link
 from shiren.storage.models import Attempt
 from shiren.storage.repo.tasks import DataErased, attempt_identity, attempt_material
-
-IDENTITY_SCHEMES = ("ID_PRO", "ID_MIN")
-LIVE_SCHEMES = ("ID_PRO", "PV_FV", "LR_FR")
 
 
 def envelope(result: dict[str, Any] | None, code: str = "200", message: str = "success") -> dict[str, Any]:
@@ -38,13 +36,13 @@ def material_info(runtime: Runtime, attempt: Attempt) -> str:
     stored = attempt_material(runtime.crypto, attempt)
     checks = (attempt.evidence or {}).get("checks", [])
     info: dict[str, Any] = {}
-    if attempt.scheme in LIVE_SCHEMES:
+    if attempt.scheme in DEVICE_PRODUCTS:
         attacked = any(c.get("fails_with") == 9 and c.get("passed") is False for c in checks)
         info["faceAttack"] = "T" if attacked else "F"
     if "FaceMask" in stored:
         info["faceOcclusion"] = "T" if stored["FaceMask"] else "F"
     front: dict[str, Any] = {}
-    score = attempt.authority_score if attempt.scheme in IDENTITY_SCHEMES else attempt.face_score
+    score = attempt.authority_score if attempt.scheme in IDENTITY_PRODUCTS else attempt.face_score
     if score is not None:
         front["verifyScore"] = round(float(score), 2)
     picture = stored.get("FaceImageBlob")
@@ -60,7 +58,7 @@ def material_info(runtime: Runtime, attempt: Attempt) -> str:
 
 def identity_info(runtime: Runtime, attempt: Attempt) -> str | None:
     """The identity checked, masked (the integrator sent it; the answer does not echo it whole)."""
-    if attempt.scheme not in IDENTITY_SCHEMES:
+    if attempt.scheme not in IDENTITY_PRODUCTS:
         return None
     try:
         name, number = attempt_identity(runtime.crypto, attempt)

@@ -19,7 +19,7 @@ from shiren.api.rpc.face_errors import (
     from_service_error,
 )
 from shiren.api.rpc.face_views import envelope, verdict_view
-from shiren.domain.faceverify import DEFAULT_MODEL, sub_code
+from shiren.domain.faceverify import AUTHORITY_DOWN, DEFAULT_MODEL, sub_code
 from shiren.domain.metainfo import InvalidMetaInfo, parse_meta_info
 from shiren.intake import IntakeError
 from shiren.services import scenes
@@ -174,7 +174,7 @@ def _verdict(ctx: RpcContext, answer: ServerAnswer) -> dict[str, Any]:
     attempt = answer.attempt
     checks = (attempt.evidence or {}).get("checks", [])
     status = int(attempt.verify_status)
-    if status == 12:
+    if status == AUTHORITY_DOWN:
         raise FaceVerifyRefusal("500", "the identity authority did not answer; try again later")
     view = verdict_view(ctx.runtime, attempt, status == 1, sub_code(status, checks))
     return {"CertifyId": attempt.verify_token, **view}

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from shiren.domain.roles import ROLES
 from shiren.domain.schemes import AUTHORITIES, SCHEMES
 from shiren.observability.logging import configure_logging
 from shiren.runtime import Runtime
@@ -237,6 +238,43 @@ def cmd_verification(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
+    """Console users: ``create`` and ``reset-password`` print a one-time password, once."""
+    from shiren.services.console import accounts
+    from shiren.services.errors import ServiceError
+
+    runtime = Runtime.build(settings)
+    try:
+        if args.user_command == "create":
+            new = accounts.create_user(runtime, args.name, args.role, args.tenant)
+        elif args.user_command == "reset-password":
+            new = accounts.reset_password(runtime, None, args.name)
+        else:
+            from shiren.domain.roles import OPERATOR, Actor
+
+            everyone = Actor(0, "cli", OPERATOR, None)
+            _print(
+                [
+                    {"Name": u.name, "Role": u.role, "Tenant": u.tenant or "", "Enabled": u.enabled}
+                    for u in accounts.list_users(runtime, everyone)
+                ],
+                args.json,
+            )
+            return 0
+    except ServiceError as exc:
+        return _fail(exc.message)
+    view = {
+        "Name": new.name,
+        "Role": new.role,
+        "Tenant": new.tenant or "",
+        "OneTimePassword": new.one_time_password,
+    }
+    _print(view, args.json)
+    if not args.json:
+        print(f"Sign in at {settings.base_url}/console/ ; the first sign-in sets a new password.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shiren", description="Self-hosted real-person identity verification."
@@ -336,6 +374,19 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--tenant", required=True)
     erase.add_argument("--json", action="store_true")
     verification.set_defaults(func=cmd_verification)
+
+    user = sub.add_parser("user", help="operator console users")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    create_user = user_sub.add_parser("create", help="a new console user; prints a one-time password")
+    create_user.add_argument("name", metavar="NAME")
+    create_user.add_argument("--role", required=True, choices=sorted(ROLES))
+    create_user.add_argument("--tenant", help="the tenant of an admin, reviewer or auditor (not an operator)")
+    reset = user_sub.add_parser("reset-password", help="a new one-time password; the user's sessions end")
+    reset.add_argument("name", metavar="NAME")
+    user_sub.add_parser("list")
+    for p in user_sub.choices.values():
+        p.add_argument("--json", action="store_true")
+    user.set_defaults(func=cmd_user)
     return parser
 
 

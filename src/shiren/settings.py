@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     run_workers: bool = True
     log_format: Literal["text", "json"] = "text"
 
+    # The operator console at /console (docs/console.md)
+    console_idle_timeout_s: int = 15 * 60  # a session unused this long is signed out
+    console_session_max_s: int = 12 * 60 * 60  # and any session ends this long after sign-in
+    console_login_max_failures: int = 5  # failed sign-ins per account, and 4x that per address, ...
+    console_login_window_s: int = 15 * 60  # ... within this window, before further tries are refused
+    console_page_size: int = 50
+
     # The demo integrator app at /demo (`make run` turns it on)
     demo: bool = False
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import cv2
 from sqlalchemy.orm import Session
 
 from shiren.domain.challenge import ChallengePlan, draw_challenge
-from shiren.domain.consent import CONSENT_TEXT, CONSENT_VERSION, consent_text_hash
+from shiren.domain.consent import CONSENT_VERSION, LOCALES, consent_text_hash, consent_texts_for
 from shiren.domain.faceverify import model_challenge
 from shiren.domain.limits import MAX_CHALLENGES_PER_BIZID, MAX_CHALLENGES_PER_IDENTITY, WINDOW
 from shiren.domain.schemes import Scheme, get_scheme, step_list
@@ -121,7 +121,11 @@ class SessionState:
     max_video_bytes: int
     max_image_bytes: int
     consent_version: str = CONSENT_VERSION
-    consent_text: dict[str, str] = field(default_factory=lambda: dict(CONSENT_TEXT))
+
+    @property
+    def consent_text(self) -> dict[str, str]:
+        """The consent text of this attempt's scheme, per locale: it names only what the scheme uses."""
+        return dict(consent_texts_for(self.scheme))
 
 
 def session_state(runtime: Runtime, ctx: DeviceContext) -> SessionState:
@@ -148,8 +152,8 @@ def record_consent(runtime: Runtime, ctx: DeviceContext, version: str, locale: s
     """Record the separate consent to biometric processing (once); returns when it was given."""
     if version != CONSENT_VERSION:
         raise Invalid("version", f"the current consent text is {CONSENT_VERSION}")
-    if locale not in CONSENT_TEXT:
-        raise Invalid("locale", f"one of {', '.join(CONSENT_TEXT)}")
+    if locale not in LOCALES:
+        raise Invalid("locale", f"one of {', '.join(LOCALES)}")
     with runtime.sessions() as session, session.begin():
         existing = repo.consent_of(session, ctx.attempt.id)
         if existing is None:
@@ -157,7 +161,7 @@ def record_consent(runtime: Runtime, ctx: DeviceContext, version: str, locale: s
                 attempt_id=ctx.attempt.id,
                 tenant_id=ctx.attempt.tenant_id,
                 version=version,
-                text_sha256=consent_text_hash(locale),
+                text_sha256=consent_text_hash(ctx.scheme, locale),  # the text GET session showed
                 locale=locale,
                 accepted_at=utcnow(),
             )

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from shiren.domain.decision import STATUS_MESSAGES, Check, thresholds_for
 from shiren.domain.redirects import RedirectRefused, check_redirect
+from shiren.domain.review import HELD, ReviewBand
 from shiren.intake import DecodedImage, IntakeError, RequestBudget, decode_image, fetch_image
 from shiren.runtime import Runtime
 from shiren.services.content_index import ContentIndex
@@ -72,9 +73,12 @@ class DeviceAnswer:
     biz_id: str
     result: str | None
     redirect_url: str | None = None
+    held: bool = False  # decided by the checks, waiting for a person (status -1 until then)
 
     @property
     def message(self) -> str:
+        if self.held:
+            return "being reviewed by a person"
         return "cancelled" if self.status == -1 else STATUS_MESSAGES.get(self.status, "not passed")
 
 
@@ -103,7 +107,7 @@ def answer_for(runtime: Runtime, ctx: DeviceContext, attempt: Attempt) -> Device
     target = (attempt.evidence or {}).get("redirect", {}).get("pass" if status == 1 else "fail")
     certify_id = attempt.verify_token if attempt.scheme else None
     redirect = _with_result(target, ctx.biz_id, result, certify_id) if target else None
-    return DeviceAnswer(status, ctx.biz_id, result, redirect)
+    return DeviceAnswer(status, ctx.biz_id, result, redirect, held=attempt.review_state == HELD)
 
 
 def _redirect(ctx: DeviceContext, url: str | None, name: str) -> str | None:
@@ -243,6 +247,7 @@ def _stored_inputs(runtime: Runtime, ctx: DeviceContext, ready: _Ready) -> _Gath
         tenant_id=ctx.attempt.tenant_id,
         authority=ctx.scene.authority,
         thresholds=thresholds_for(ctx.scene.thresholds),
+        review=ReviewBand.of(ctx.scene.review),
         name=name,
         id_number=number,
         confirmed=confirmed,
@@ -315,7 +320,7 @@ async def submit(
         with CPU_SLOTS:
             outcome = evaluate(deps, gathered.inputs, china_today())
             expires = utcnow() + ttl
-            token = make_result_token(runtime.crypto, ctx.biz_id, outcome.status, expires)
+            token = make_result_token(runtime.crypto, ctx.biz_id, outcome.visible_status, expires)
             target = replace(gathered.target, result_token=(token, expires))
             return record(runtime, ctx.scene, gathered.inputs, outcome, target)
 

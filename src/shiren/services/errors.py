@@ -7,6 +7,10 @@ never a URL). Errors about one input also carry ``field`` and ``reason``.
 
 from __future__ import annotations
 
+from shiren.domain.roles import Forbidden
+
+__all__ = ["Forbidden"]  # raised by console use cases (an actor's role or tenant); defined with the roles
+
 
 class ServiceError(Exception):
     """A use case refused the request; nothing was changed."""

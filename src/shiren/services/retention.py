@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from shiren.domain.review import HELD
 from shiren.runtime import Runtime
 from shiren.services.errors import Invalid, NotFound
 from shiren.storage.models import Attempt, Scene, utcnow
@@ -56,6 +57,7 @@ PERSONAL_COLUMNS = (
     "result_token",
     "result_token_expires_at",
     "identity_index",
+    "user_index",
 )
 TOMBSTONE_CHECK_FIELDS = ("name", "passed", "score", "threshold")
 
@@ -196,6 +198,7 @@ def erase_attempt(
         # The capture's content print (keyed, non-reversible tokens) goes with the record: replays of it are
         # refused for as long as the verification's personal data are kept, not longer.
         delete_prints(session, attempt_id)
+        repo.drop_review_comments(session, attempt_id)  # sealed with the record key: unreadable already
         # A callback not yet delivered would go out signed with the scene's secret instead of the erased
         # CallbackSeed, which its receiver rejects: it is given up, with the reason.
         repo.give_up_callbacks(session, attempt_id, "the verification was erased before delivery")
@@ -315,6 +318,9 @@ def plan_retention(runtime: Runtime, now: datetime | None = None, *, batch: int 
             Attempt.media_erased_at.is_(None),
             Attempt.erased_at.is_(None),
             Attempt.state == "decided",
+            # A held verdict keeps its images until a reviewer decides (they are what the reviewer sees);
+            # its record retention still applies.
+            Attempt.review_state.is_distinct_from(HELD),
         )
     due: list[Due] = []
     seen: set[int] = set()

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 from shiren.domain.decision import thresholds_for
+from shiren.domain.review import ReviewBand
 from shiren.domain.schemes import get_scheme
 from shiren.intake import DecodedImage, RequestBudget, decode_image, fetch_image
 from shiren.runtime import Runtime
@@ -68,6 +69,7 @@ def decision_inputs(scene: Scene, req: MaterialRequest, images: dict[str, Decode
         tenant_id=scene.tenant_id,
         authority=scene.authority,
         thresholds=thresholds_for(scene.thresholds),
+        review=ReviewBand.of(scene.review),
         name=req.name,
         id_number=req.id_number,
         face=images["FaceImageUrl"],

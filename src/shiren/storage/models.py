@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -93,6 +94,8 @@ class Scene(Base):
     steps: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
     # Liveness challenge settings: {"actions": [pool of actions], "count": n}; empty = defaults.
     liveness: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Human review band (domain/review.py): {"face_from": 60, "card_confidence_below": 0.9}; empty = none.
+    review: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     retention_days: Mapped[int] = mapped_column(Integer, default=30)  # personal fields and the result
     media_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)  # images, video
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -105,7 +108,10 @@ class Task(Base):
     """One BizId of one scene; it has one or more attempts."""
 
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("scene_id", "biz_id"),)
+    __table_args__ = (
+        UniqueConstraint("scene_id", "biz_id"),
+        Index("ix_tasks_tenant_biz", "tenant_id", "biz_id"),  # the console finds a BizId in any scene
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
     scene_id: Mapped[int] = mapped_column(ForeignKey("scenes.id"))
@@ -117,6 +123,12 @@ class Attempt(Base):
     """One verification attempt, started by DescribeVerifyToken or VerifyMaterial."""
 
     __tablename__ = "attempts"
+    # The console's searches, each bounded by the tenant and read newest first (storage/repo/records.py).
+    __table_args__ = (
+        Index("ix_attempts_tenant_created", "tenant_id", "created_at"),
+        Index("ix_attempts_tenant_status_created", "tenant_id", "verify_status", "created_at"),
+        Index("ix_attempts_review", "review_state", "decided_at"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
@@ -157,6 +169,15 @@ class Attempt(Base):
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Keyed hash of the ID number checked (never the number): failures are limited per identity.
     identity_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    # Keyed hash of the integrator's UserId (never the id itself): the console finds a user's attempts.
+    user_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    # How long the decision itself took (models, authority), for the console's latency statistics.
+    decision_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Human review (domain/review.py): "held" while a verdict in the scene's review band waits for a
+    # reviewer (verify_status stays -1 meanwhile), "reviewed" once decided by one, "overridden" when an
+    # admin changed a decided verdict. ``machine_status`` keeps the verdict the checks gave.
+    review_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    machine_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class SystemKey(Base):
@@ -191,14 +212,21 @@ class Nonce(Base):
 
 
 class AuditEvent(Base):
-    """Who read which personal object, and when."""
+    """Who did or read what, when and from where: reads of personal data, console logins, decisions,
+    exports and changes of scenes, keys and users."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_tenant_at", "tenant_id", "at"),
+        Index("ix_audit_action_object_at", "action", "object_id", "at"),
+        Index("ix_audit_action_remote_at", "action", "remote", "at"),  # failed sign-ins per address
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     tenant_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     action: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str | None] = mapped_column(String(128), nullable=True)  # "console:alice", "cli", an API
     remote: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
@@ -322,3 +350,49 @@ class CapturePrint(Base):
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), index=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewDecision(Base):
+    """A person's decision on a verdict: a reviewer deciding a held one, or an admin overriding one."""
+
+    __tablename__ = "review_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # review | override
+    from_status: Mapped[int] = mapped_column(Integer)
+    to_status: Mapped[int] = mapped_column(Integer)
+    reason_code: Mapped[str] = mapped_column(String(32))
+    # Free text may name the person: encrypted with the verification's record key (erased with it).
+    comment_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsoleUser(Base):
+    """A person who signs in to the operator console. ``tenant_id`` None: an operator of every tenant."""
+
+    __tablename__ = "console_users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"), nullable=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))  # operator | admin | reviewer | auditor
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "console_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie's token
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # absolute end, whatever the use
+    remote: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shiren.domain.review import HELD
 from shiren.domain.schemes import get_scheme, step_list
 from shiren.runtime import Runtime
 from shiren.services.media import media_link
@@ -60,7 +61,7 @@ def scores_view(attempt: Attempt, *, face: bool = True) -> dict[str, float]:
 
 def result_view(runtime: Runtime, attempt: Attempt | None) -> dict[str, Any]:
     """DescribeVerifyResult's body (without RequestId)."""
-    if attempt is None:
+    if attempt is None or attempt.review_state == HELD:  # a reviewer decides: nothing to say yet
         return {"VerifyStatus": -1}
     body: dict[str, Any] = {"VerifyStatus": int(attempt.verify_status), **scores_view(attempt)}
     material = material_view(runtime, attempt)

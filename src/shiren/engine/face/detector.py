@@ -9,6 +9,8 @@ from typing import Any, Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from shiren.engine.quiet import open_solution
+
 from .types import DetectedFace, FaceBox
 
 
@@ -66,8 +68,10 @@ class MediaPipeFaceDetector:
         with self._init_lock:
             graph = self._graphs.get(selection)
             if graph is None:
-                graph = self._mp_face_detection.FaceDetection(
-                    model_selection=selection, min_detection_confidence=self._min_score
+                graph = open_solution(
+                    lambda: self._mp_face_detection.FaceDetection(
+                        model_selection=selection, min_detection_confidence=self._min_score
+                    )
                 )
                 self._graphs[selection] = graph
             return graph

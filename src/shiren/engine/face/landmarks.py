@@ -16,6 +16,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from shiren.engine.quiet import open_solution
+
 from .detector import as_bgr
 from .types import DetectedFace
 
@@ -119,12 +121,14 @@ class FaceLandmarker:
 
         self.version = f"facemesh{'-iris' if refine_landmarks else ''}/mediapipe-{mp.__version__}"
         self.static_image_mode = static_image_mode
-        self._mesh: Any = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=static_image_mode,
-            max_num_faces=1,
-            refine_landmarks=refine_landmarks,
-            min_detection_confidence=0.5,
-            min_tracking_confidence=0.5,
+        self._mesh: Any = open_solution(
+            lambda: mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=static_image_mode,
+                max_num_faces=1,
+                refine_landmarks=refine_landmarks,
+                min_detection_confidence=0.5,
+                min_tracking_confidence=0.5,
+            )
         )
         self._lock = threading.Lock()
 

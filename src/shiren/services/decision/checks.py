@@ -17,10 +17,15 @@ from shiren.services.faces import FaceAnalysis, analyse_face, compare
 from shiren.settings import Settings
 
 
-def _field_check(name: str, fails_with: int, read: str, expected: str, user_confirmed: bool) -> Check:
+def _field_check(
+    name: str, fails_with: int, read: str, expected: str, user_confirmed: bool, confidence: float | None
+) -> Check:
+    """A card field against the claimed identity; its OCR confidence is kept (a review band reads it)."""
+    data = {"confidence": round(confidence, 3)} if confidence is not None else {}
     if user_confirmed:
-        return Check(name, fails_with, True, detail="read with low confidence; confirmed by the user")
-    return Check(name, fails_with, read == expected, detail="" if read else "unreadable")
+        detail = "read with low confidence; confirmed by the user"
+        return Check(name, fails_with, True, detail=detail, data=data)
+    return Check(name, fails_with, read == expected, detail="" if read else "unreadable", data=data)
 
 
 def _parse_date(value: str | None) -> date | None:
@@ -76,9 +81,18 @@ def card_checks(
                 }
             )
             unsure = set(front.low_confidence_fields()) & confirmed
-            checks.append(_field_check("card_name", 3, front.name, name, "name" in unsure))
             checks.append(
-                _field_check("card_number", 4, front.number, id_number.strip().upper(), "number" in unsure)
+                _field_check("card_name", 3, front.name, name, "name" in unsure, front.confidence.get("name"))
+            )
+            checks.append(
+                _field_check(
+                    "card_number",
+                    4,
+                    front.number,
+                    id_number.strip().upper(),
+                    "number" in unsure,
+                    front.confidence.get("number"),
+                )
             )
             portrait = analyse_face(models, front.portrait) if front.portrait is not None else None
             portrait_score = compare(

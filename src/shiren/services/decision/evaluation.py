@@ -12,8 +12,9 @@ import numpy as np
 
 from shiren.authority import Authorities
 from shiren.domain.challenge import EARLY_MS, REACTION_MS
-from shiren.domain.decision import Check, decide, score_check
+from shiren.domain.decision import NOT_VERIFIED, Check, decide, score_check
 from shiren.domain.idnumber import IdNumber, InvalidIdNumber, parse_id_number
+from shiren.domain.review import held_reasons
 from shiren.engine import idcard
 from shiren.engine.liveness import (
     LivenessReport,
@@ -107,6 +108,19 @@ class Outcome:
     face_score: float | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     content_tokens: list[str] = field(default_factory=list)  # the capture's print, recorded with the verdict
+    # Why the verdict waits for a reviewer (the scene's review band); empty: ``status`` is final.
+    held: list[str] = field(default_factory=list)
+
+    @property
+    def visible_status(self) -> int:
+        """What the integrator and the device see now: -1 ("not yet") while a reviewer decides."""
+        return NOT_VERIFIED if self.held else self.status
+
+    @property
+    def decision_ms(self) -> float:
+        """The decision's own time: the live face, the card and the identity stages."""
+        stages = ("face", "liveness", "card", "identity")
+        return round(sum(self.timings_ms.get(k, 0.0) for k in stages), 1)
 
 
 def capture_checks(capture: Capture, duration_ms: float) -> list[Check]:
@@ -296,6 +310,7 @@ def evaluate(deps: DecisionModels, inputs: DecisionInputs, today: date) -> Outco
         )
     t3 = time.perf_counter()
     outcome.status = decide(checks)
+    outcome.held = held_reasons(checks, outcome.status, inputs.review)
     outcome.material.update(
         {"FaceQuality": face.quality.level, "FaceMask": bool(face.quality.mask)}
         if face is not None

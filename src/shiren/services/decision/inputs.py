@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from shiren.domain.decision import Check
+from shiren.domain.review import ReviewBand
 from shiren.domain.schemes import Scheme
 from shiren.engine.idcard import CardFront
 from shiren.intake import DecodedImage
@@ -37,6 +38,7 @@ class DecisionInputs:
     tenant_id: int
     authority: str  # the scene's authority kind: none | registry | http
     thresholds: dict[str, float]
+    review: ReviewBand = ReviewBand()  # the scene's human review band (empty: the checks decide alone)
     name: str | None = None
     id_number: str | None = None
     # Card fields ("name", "number") the user confirmed or corrected after OCR (the confirm step).

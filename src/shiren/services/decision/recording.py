@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from shiren.domain.decision import thresholds_for
+from shiren.domain.review import HELD
 from shiren.intake import reencode_jpeg
 from shiren.observability.metrics import observe_verdict
 from shiren.runtime import Runtime
@@ -62,6 +63,8 @@ def _evidence(runtime: Runtime, scene: Scene, outcome: Outcome, target: NewAttem
         "timings_ms": outcome.timings_ms,
         "thresholds": thresholds_for(scene.thresholds),
     }
+    if outcome.held:
+        evidence["review"] = {"held": outcome.held, "band": dict(scene.review or {})}
     if isinstance(target, PendingAttempt):
         evidence["liveness"] = outcome.liveness.evidence() if outcome.liveness else None
         evidence["challenge"] = target.challenge
@@ -154,7 +157,7 @@ def record(
                 session,
                 runtime.crypto,
                 attempt,
-                status=outcome.status,
+                status=outcome.visible_status,
                 scores={
                     "authority": outcome.authority_score,
                     "idcard": outcome.idcard_face_score,
@@ -165,10 +168,15 @@ def record(
                 now=now,
                 result_token=target.result_token if isinstance(target, PendingAttempt) else None,
             )
+            attempt.machine_status = outcome.status
+            attempt.decision_ms = outcome.decision_ms
+            if outcome.held:  # the callback fires when a reviewer decides (services/review.py)
+                attempt.review_state = HELD
             for blob in stored:
                 blob.attempt_id = attempt.id
                 session.add(blob)
-            enqueue_callback(session, scene, attempt, style=callback_style(runtime, attempt))
+            if not outcome.held:
+                enqueue_callback(session, scene, attempt, style=callback_style(runtime, attempt))
         observe_verdict(outcome.status, inputs.scheme.name, outcome.timings_ms)  # committed; never raises
         return attempt
     except BaseException:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shiren.domain.faceverify import AUTHORITY_DOWN, sub_code
+from shiren.domain.review import HELD
 from shiren.runtime import Runtime
 from shiren.services.errors import DecisionFailed, Expired, NotFinished, NotFound, NotSubmitted
 from shiren.services.retention import erase_attempt
@@ -50,6 +51,8 @@ def describe_face_verify(
     attempt = _own_attempt(runtime, tenant_id, certify_id, scene_id)
     if attempt.state == "erased":
         raise Expired("this verification's data was deleted")
+    if attempt.review_state == HELD:
+        raise NotFinished("the verification is being reviewed by a person")
     if attempt.state != "decided":
         with runtime.sessions() as session:
             uploads = upload_kinds(session, attempt.id)

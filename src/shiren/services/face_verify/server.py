@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from shiren.domain.decision import thresholds_for
 from shiren.domain.faceverify import PHOTO_MODELS
+from shiren.domain.review import ReviewBand
 from shiren.domain.schemes import PRODUCT_SCHEMES
 from shiren.engine.liveness import VideoRejected, best_face_frame, decode_video
 from shiren.intake import DecodedImage, ImageRejected
@@ -103,6 +104,7 @@ def _inputs(req: ServerRequest, **kw: object) -> DecisionInputs:
         tenant_id=req.scene.tenant_id,
         authority=req.scene.authority,
         thresholds=thresholds_for(req.scene.thresholds),
+        review=ReviewBand.of(req.scene.review),
         **kw,  # type: ignore[arg-type]
     )
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from shiren.storage.models import Attempt, Blob, CallbackOutbox, Scene, Task, Tenant, Upload
+from shiren.storage.models import Attempt, Blob, CallbackOutbox, ReviewDecision, Scene, Task, Tenant, Upload
 
 Window = tuple[int | None, int]  # (kept at most this many days by another rule, kept this many days)
 
@@ -133,4 +133,11 @@ def give_up_callbacks(session: Session, attempt_id: int, reason: str) -> None:
         .where(CallbackOutbox.attempt_id == attempt_id, CallbackOutbox.state == "pending")
         .values(state="failed", last_error=reason, lease_until=None)
         .execution_options(synchronize_session=False)
+    )
+
+
+def drop_review_comments(session: Session, attempt_id: int) -> None:
+    """The reviewers' comments on an attempt (they may name the person); their decisions stay."""
+    session.execute(
+        update(ReviewDecision).where(ReviewDecision.attempt_id == attempt_id).values(comment_enc=None)
     )

@@ -97,6 +97,7 @@ def start_attempt(
         callback_url=callback_url or scene.callback_url,
     )
     attempt.identity_index = identity_index(crypto, id_number)
+    attempt.user_index = user_index(crypto, (inputs or {}).get("UserId"))
     attempt.record_key, attempt.record_kek = keys.wrapped["record"]
     attempt.media_key, attempt.media_kek = keys.wrapped["media"]
     # Encryption contexts bind each ciphertext to its token, so rows cannot be swapped.
@@ -151,6 +152,11 @@ def set_attempt_material(crypto: Crypto, attempt: Attempt, material: dict[str, A
 
 def identity_index(crypto: Crypto, id_number: str | None) -> str | None:
     return crypto.blind_index(identity_key(id_number), "attempt.identity") if id_number else None
+
+
+def user_index(crypto: Crypto, user_id: str | None) -> str | None:
+    """The keyed hash the console finds an integrator's UserId by (the id itself stays encrypted)."""
+    return crypto.blind_index(user_id.strip(), "attempt.user") if user_id and user_id.strip() else None
 
 
 def recent_failures(

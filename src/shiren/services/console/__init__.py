@@ -1,0 +1,1 @@
+"""The operator console's use cases: accounts, records, cases, audit, statistics, management."""

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from shiren import __version__
 from shiren.api.device import install_device_api
 from shiren.api.h5 import router as h5_router
+from shiren.api.landing import make_front_door
 from shiren.api.media import make_media_endpoint
 from shiren.api.rpc.endpoint import make_rpc_endpoint
 from shiren.observability.health import make_readyz_endpoint
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = FastAPI(title="shiren", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.runtime = runtime
     rpc = make_rpc_endpoint(runtime)
-    app.add_route("/", rpc, methods=["GET", "POST"], include_in_schema=False)
+    app.add_route("/", make_front_door(runtime, rpc), methods=["GET", "POST"], include_in_schema=False)
     app.add_route("/media/{blob_id}", make_media_endpoint(runtime), methods=["GET"], include_in_schema=False)
     install_device_api(app, runtime)
     app.include_router(h5_router)

@@ -127,6 +127,10 @@ def cmd_scene(args: argparse.Namespace, settings: Settings) -> int:
                         "count": args.liveness_count,
                         "timed": False if args.untimed_liveness else None,
                     },
+                    review={
+                        "face_from": args.review_face_from,
+                        "card_confidence_below": args.review_card_confidence_below,
+                    },
                 )
             except scene_repo.SceneError as exc:
                 return _fail(str(exc))
@@ -330,6 +334,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="prompts at fixed moments the capture need not follow (weaker: only for cameras that cannot "
         "follow prompts, such as a looped test clip)",
+    )
+    create.add_argument(
+        "--review-face-from",
+        type=float,
+        metavar="SCORE",
+        help="hold for a person's review the verdicts whose only failures are face scores from SCORE up to "
+        "the threshold (e.g. 60)",
+    )
+    create.add_argument(
+        "--review-card-confidence-below",
+        type=float,
+        metavar="C",
+        help="hold the verdicts whose only failures are card names or numbers read with OCR confidence "
+        "under C (0-1)",
     )
     for name in ("show", "disable"):
         p = scene_sub.add_parser(name)

@@ -30,7 +30,8 @@ def test_bona_fide_passes_and_lands_on_demo_done(
     flows.through_consent(page, shots)
     flows.through_liveness(page, shots)
     assert flows.wait_result(page, shots) == 1
-    # After ~1.5 s on the result screen, the page follows the server's redirectUrl (PassedRedirectUrl).
+    # A pass counts down (announced politely), then follows the server's redirectUrl (PassedRedirectUrl).
+    assert page.locator(".shiren-note[aria-live=polite]").inner_text().strip()
     page.wait_for_url("**/demo/done?*", timeout=10_000)
     query = parse_qs(urlsplit(page.url).query)
     biz_id = query["bizId"][0]
@@ -59,6 +60,13 @@ def test_static_photo_fails_and_lands_on_demo_done(
     flows.through_liveness(page, shots)
     assert flows.wait_result(page, shots) == 2
     assert page.locator(".shiren-result-text").inner_text().strip()
+    # A failure stays until the user has read it: no redirect by itself, a "Continue" that goes at once.
+    page.wait_for_timeout(3500)
+    assert urlsplit(page.url).path == "/h5/v1/verify"
+    assert not page.locator(".shiren-note[aria-live=polite]").count()  # no countdown
+    go = page.locator(".shiren .shiren-actions .shiren-btn-primary")
+    assert go.inner_text() == "继续"
+    go.click()
     page.wait_for_url("**/demo/done?*", timeout=10_000)
     biz_id = parse_qs(urlsplit(page.url).query)["bizId"][0]
     assert page.locator("#verify-status").inner_text() == "9"

@@ -8,7 +8,7 @@ the sequence is aligned within a small window of offsets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,8 @@ class FlashResult:
     amplitude: float
     offset_ms: int
     segments_seen: int
+    # The colour recognised in each segment, in order (None: no face sample in it): "asked vs seen".
+    seen: list[str | None] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -67,20 +69,23 @@ def flash_response(signals: list[FrameSignals], flash: dict[str, Any]) -> FlashR
             continue
         baseline = np.median(chroma[unlit], axis=0)
         hits, seen, amplitude = 0, 0, 0.0
+        guesses: list[str | None] = []
         for k, colour in enumerate(shown):
             lo = start + offset + k * seg + 0.25 * seg
             hi = start + offset + (k + 1) * seg - 0.1 * seg
             inside = (t >= lo) & (t <= hi)
             if not inside.any():
+                guesses.append(None)
                 continue
             seen += 1
             shift = chroma[inside].mean(axis=0) - baseline
             amplitude = max(amplitude, float(np.abs(shift).max()))
             guess = max(palette, key=lambda c: float(np.dot(_unit(shift), directions[c])))
             hits += guess == colour
+            guesses.append(guess)
         if seen < max(3, len(shown) - 2):
             continue
-        result = FlashResult(hits / len(shown), amplitude, offset, seen)
+        result = FlashResult(hits / len(shown), amplitude, offset, seen, guesses)
         if (result.matched, result.amplitude) > (best.matched, best.amplitude):
             best = result
     return best

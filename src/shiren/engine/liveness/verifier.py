@@ -254,7 +254,12 @@ def verify_capture(
                     round(result.matched, 3),
                     round(MIN_MATCHED, 3),
                     "" if result.passed else "the screen's colours are not reflected on the face",
-                    {"amplitude": round(result.amplitude, 4), "offset_ms": result.offset_ms},
+                    {
+                        "amplitude": round(result.amplitude, 4),
+                        "offset_ms": result.offset_ms,
+                        "asked": list(flash["colors"]),
+                        "seen": result.seen,
+                    },
                 )
             )
     t2 = time.perf_counter()

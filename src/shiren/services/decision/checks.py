@@ -38,14 +38,10 @@ def side_check(side: idcard.CardFront | idcard.CardBack, which: str) -> Check:
     """Check 8: a genuine card side (found, with the expected layout) is in the photo."""
     ok = side.found and side.genuine
     detail = "" if ok else ("no ID card in the photo" if not side.found else "layout is not an ID card's")
-    return Check(
-        f"card_{which}_genuine",
-        8,
-        ok,
-        round(side.layout_score, 3),
-        detail=detail,
-        data={"evidence": [e.code for e in side.evidence]} if side.evidence else {},
-    )
+    data: dict[str, Any] = {"evidence": [e.code for e in side.evidence]} if side.evidence else {}
+    if side.confidence:  # each field's OCR confidence, for a reviewer (never the fields themselves)
+        data["confidence"] = {k: round(v, 3) for k, v in side.confidence.items()}
+    return Check(f"card_{which}_genuine", 8, ok, round(side.layout_score, 3), detail=detail, data=data)
 
 
 def card_checks(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from shiren.domain.challenge import ChallengeSettingError, check_liveness_settings
 from shiren.domain.decision import THRESHOLD_NAMES
 from shiren.domain.redirects import BadOrigin, normalise_origin
+from shiren.domain.review import ReviewBandError, check_review_settings
 from shiren.domain.schemes import AUTHORITIES, SCHEMES, get_scheme, step_list
 from shiren.storage.crypto import Crypto
 from shiren.storage.models import Scene
@@ -54,6 +55,13 @@ def _check_liveness(liveness: dict[str, Any] | None) -> dict[str, Any]:
         raise SceneError(str(exc), "Liveness") from None
 
 
+def _check_review(review: dict[str, Any] | None) -> dict[str, float]:
+    try:
+        return check_review_settings(review)
+    except ReviewBandError as exc:
+        raise SceneError(str(exc), "Review") from None
+
+
 def _check_callback(url: str | None) -> str | None:
     if not url:
         return None
@@ -87,6 +95,7 @@ def create_scene(
     retention_days: int = 30,
     media_retention_days: int | None = None,
     liveness: dict[str, Any] | None = None,
+    review: dict[str, Any] | None = None,
 ) -> Scene:
     """A new scene. ``media_retention_days`` None: the installation's default (images are never kept
     longer than the scene's ``retention_days`` either way)."""
@@ -111,6 +120,7 @@ def create_scene(
         retention_days=_check_days(retention_days, "RetentionDays"),
         media_retention_days=_check_days(media_retention_days, "MediaRetentionDays"),
         liveness=_check_liveness(liveness),
+        review=_check_review(review),
         secret_enc=crypto.encrypt_field(secrets.token_urlsafe(32), f"scene:{biz_type}"),
     )
     session.add(scene)
@@ -163,6 +173,10 @@ def update_scene(session: Session, scene: Scene, **changes: Any) -> Scene:
             scene.thresholds = {**scene.thresholds, **_check_thresholds(value)}
         elif key == "liveness":
             scene.liveness = _check_liveness({**(scene.liveness or {}), **value})
+        elif key == "review":  # replaces the band: {} removes it
+            scene.review = _check_review(value)
+        elif key == "retention_days":
+            scene.retention_days = _check_days(value, "RetentionDays")
         elif key == "enabled":
             scene.enabled = bool(value)
         elif key == "media_retention_days":
@@ -188,6 +202,7 @@ def scene_view(scene: Scene, tenant: str | None = None) -> dict[str, Any]:
         "RetentionDays": scene.retention_days,
         "MediaRetentionDays": scene.media_retention_days,  # None: the installation's default
         "Liveness": dict(scene.liveness or {}),
+        "Review": dict(scene.review or {}),
         "Enabled": scene.enabled,
     }
     if tenant is not None:

@@ -2,12 +2,12 @@
  *
  * successRedirect / failRedirect come from the page URL (the integrator appends them, encoded with
  * encodeURIComponent). The server checks them against the scene's allowed origins and answers with the
- * redirectUrl to use; this page only ever navigates to that http(s) URL, never to its own parameters.
+ * redirectUrl to use; the SDK's result screen (redirect: true) only ever navigates to that http(s) URL,
+ * never to this page's own parameters: at once on "Continue", by itself only after a pass.
  */
 (function () {
   'use strict';
 
-  const REDIRECT_DELAY_MS = 1500;
   const params = new URLSearchParams(window.location.search);
   const root = document.getElementById('shiren-root');
 
@@ -21,12 +21,9 @@
       locale,
       successRedirect: params.get('successRedirect') || undefined,
       failRedirect: params.get('failRedirect') || undefined,
-      announceRedirect: true,
+      redirect: true,
     }).then(function (outcome) {
       document.body.setAttribute('data-shiren-done', String(outcome.state));
-      if (outcome.redirectUrl) {
-        window.setTimeout(function () { window.location.assign(outcome.redirectUrl); }, REDIRECT_DELAY_MS);
-      }
     }, function (err) {
       document.body.setAttribute('data-shiren-done', 'error');
       const p = document.createElement('p');

@@ -1,6 +1,6 @@
 /*! shiren JavaScript SDK v1 (Apache-2.0). No build step, no third-party code.
  *
- *   Shiren.start({token, container, locale?, baseUrl?, successRedirect?, failRedirect?})
+ *   Shiren.start({token, container, locale?, baseUrl?, successRedirect?, failRedirect?, redirect?})
  *     -> Promise<{state: -1 | 1 | 2, code, message, result, redirectUrl?}>
  *
  *   <link rel="stylesheet" href="https://SHIREN/sdk/v1/shiren.css">
@@ -10,6 +10,9 @@
  * The device is untrusted: this file only guides the user, captures and uploads (docs/device-protocol.md).
  * The verdict is made on the server; the integrator's server reads it with DescribeVerifyResult.
  * Everything is styled by classes from shiren.css, so pages can run under a strict CSP (no inline styles).
+ * redirect: true has the result screen take the user to redirectUrl: a "Continue" button at once, and a
+ * pass by itself after a short announced countdown; a failure waits for the button, so its explanation can
+ * be read. Otherwise the page does what it likes with redirectUrl.
  * baseUrl defaults to the origin this script was loaded from. Needs getUserMedia and MediaRecorder
  * (Chrome/Android WebView 60+, iOS 14.3+); the language features used (async/await, Promise.finally,
  * Array.flat) are older than those.
@@ -98,7 +101,7 @@
       result_fail_title: '认证未通过',
       result_pass_text: '您的身份已确认。',
       result_again: '如需重新认证，请返回原来的应用或网站，重新发起认证（本链接不能再次使用）。',
-      result_redirect: '即将返回…',
+      result_redirect_in: '{n} 秒后自动返回…',
       result_redirect_refused: '返回地址未被允许，因此不会自动跳转。',
       cancelled_title: '已取消认证',
       cancelled_text: '您已取消本次认证。如需认证，请返回原来的应用或网站重新开始。',
@@ -201,7 +204,7 @@
       result_fail_title: 'Verification not passed',
       result_pass_text: 'Your identity has been confirmed.',
       result_again: 'To try again, go back to the app or website that sent you here and start a new verification (this link cannot be used again).',
-      result_redirect: 'Taking you back…',
+      result_redirect_in: 'Taking you back in {n} s…',
       result_redirect_refused: 'The return address was not allowed, so you will not be taken back automatically.',
       cancelled_title: 'Verification cancelled',
       cancelled_text: 'You cancelled this verification. To verify, go back to the app or website that sent you here and start again.',
@@ -482,6 +485,7 @@
   const GUIDE_FAST_FOR_MS = 20000;
   const OK_HOLD_MS = 1000;
   const NO_FACE_LIMIT_MS = 15000;
+  const PASS_RETURN_S = 3; // a pass has one sentence to read; a failure never leaves by itself
   const TOO_DARK_LIMIT_MS = 10000;
   const GUIDE_LIMIT_MS = 60000;
 
@@ -1100,8 +1104,30 @@
       const reason = passed ? t('result_pass_text') : STRINGS[this.lang]['status_' + out.code] || out.message;
       s.body.append(h('p', { class: 'shiren-result-text', role: 'status' }, reason));
       if (!passed) s.body.append(h('p', {}, t('result_again')));
-      if (out.redirectUrl && this.opts.announceRedirect) s.body.append(h('p', { class: 'shiren-note' }, t('result_redirect')));
+      if (out.redirectUrl && this.opts.redirect) this.offerReturn(s, out.redirectUrl, passed);
       if (out.redirectRefused) s.body.append(h('p', { class: 'shiren-warning' }, t('result_redirect_refused')));
+    }
+
+    /** "Continue" goes back at once; a pass also goes back after a countdown announced politely. */
+    offerReturn(s, url, passed) {
+      let timer = null;
+      const go = () => {
+        global.clearTimeout(timer);
+        global.location.assign(url);
+      };
+      const button = h('button', { type: 'button', class: 'shiren-btn shiren-btn-primary', on: { click: go } }, this.t('continue'));
+      s.footer.append(button);
+      if (!passed) return;
+      const note = h('p', { class: 'shiren-note', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
+      s.body.append(note);
+      let left = PASS_RETURN_S;
+      const tick = () => {
+        if (left <= 0) return go();
+        note.textContent = this.t('result_redirect_in', { n: left });
+        left -= 1;
+        timer = global.setTimeout(tick, 1000);
+      };
+      tick();
     }
 
     async cancelledResult() {

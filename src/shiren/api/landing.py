@@ -33,7 +33,7 @@ TEXT = {
         "openapi": "OpenAPI 文档",
         "openapi_note": "设备协议（SDK 与 H5 页面使用）的机器可读说明",
         "health": "健康检查",
-        "health_note": "/healthz",
+        "health_note": "服务是否在运行（另有 /readyz 与 /metrics）",
         "rpc": "本地址同时是签名 API 的入口：阿里云 SDK 将请求发送到此处（GET 或 POST，带 Action 参数）。",
         "docs": "设备协议与部署说明见源码中的 docs/device-protocol.md 与 docs/deployment.md。",
     },
@@ -47,7 +47,7 @@ TEXT = {
         "openapi": "OpenAPI document",
         "openapi_note": "the device protocol (used by the SDKs and the H5 page), machine-readable",
         "health": "Health",
-        "health_note": "/healthz",
+        "health_note": "whether the service is up (see also /readyz and /metrics)",
         "rpc": "This address is also the signed API: Alibaba's SDKs send their calls here (GET or POST with "
         "an Action parameter).",
         "docs": "The device protocol and deployment are described in docs/device-protocol.md and "
@@ -93,7 +93,8 @@ def render(locale: str, *, demo: bool) -> str:
         ("/healthz", t["health"], t["health_note"]),
     ]
     items = "\n".join(
-        f'<li><a href="{escape(href)}">{escape(label)}</a> · {escape(note)}</li>' for href, label, note in links
+        f'<li><a href="{escape(href)}">{escape(label)}</a> · {escape(note)}</li>'
+        for href, label, note in links
     )
     title = f"shiren {escape(__version__)}"
     return f"""<!doctype html>

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from shiren import __version__
+from shiren.api.console.routes import make_console_router
 from shiren.api.device import install_device_api
 from shiren.api.h5 import router as h5_router
 from shiren.api.landing import make_front_door
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_route("/media/{blob_id}", make_media_endpoint(runtime), methods=["GET"], include_in_schema=False)
     install_device_api(app, runtime)
     app.include_router(h5_router)
+    app.include_router(make_console_router(runtime))
     if runtime.settings.demo:
         from shiren.demo import make_demo_router
 

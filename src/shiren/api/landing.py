@@ -109,7 +109,7 @@ def render(locale: str, *, demo: bool) -> str:
 <link rel="stylesheet" href="/sdk/v1/shiren.css">
 </head>
 <body class="shiren-page">
-<main class="shiren shiren-landing">
+<main class="shiren">
 <h1 class="shiren-title">{title}</h1>
 <p>{escape(t["lead"])}</p>
 <ul class="shiren-list">

@@ -1,0 +1,298 @@
+"""The statistics page's charts: SVG written here, embedded in the page, no script and no chart library.
+
+The console's CSP allows no inline style, so every chart is drawn with presentation attributes (fill,
+stroke, font-size…) and carries class names the console's stylesheet may override. Each chart is an
+image to assistive technology (``role="img"``, labelled by its ``<title>`` and a ``<desc>`` that states
+every figure); colour is never the only signal: failed bars are hatched, held ones dotted, the legend and
+the values are written out. Every text comes in as a parameter (the page passes its language's words)
+and is escaped, scene names included. ``viewBox`` with ``width="100%"`` lets a chart scale from a tablet
+to a laptop; an empty period draws a chart that says there is no data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from math import ceil, floor, log10
+
+from markupsafe import Markup, escape
+
+from shiren.services.console.stats import DayCount, FailureCount, Latency, SceneCount
+
+WIDTH = 720
+FONT = "system-ui, sans-serif"
+INK = "#333333"
+GRID = "#d9d9d9"
+TRACK = "#eeeeee"
+# Pass green, fail red, held amber (each also told apart by pattern and by its written label).
+COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "held": "#f9a825", "neutral": "#546e7a"}
+ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,40}$")
+SEGMENTS = ("passed", "failed", "held")  # bottom to top
+
+
+@dataclass(frozen=True)
+class DailyLabels:
+    """The words of the per-day chart, in the page's language."""
+
+    title: str
+    passed: str
+    failed: str
+    held: str
+    total: str
+    no_data: str
+    y_axis: str = ""
+
+
+@dataclass(frozen=True)
+class BarLabels:
+    """The words of a horizontal bar chart; ``summary`` opens its description (e.g. how a rate is
+    computed)."""
+
+    title: str
+    no_data: str
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float  # in the chart's scale: a count, a rate in 0..1, milliseconds
+    text: str  # the figure written next to the bar and in the description
+
+
+# --- SVG writing -------------------------------------------------------------------------------------
+
+
+def _num(x: float) -> str:
+    return f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+def _tag(name: str, attrs: Mapping[str, object], content: str = "") -> str:
+    """One element; attribute values are escaped here, ``content`` is markup built by these helpers."""
+    parts = "".join(
+        f' {key}="{escape(_num(v) if isinstance(v, float) else str(v))}"'
+        for key, v in attrs.items()
+        if v is not None
+    )
+    return f"<{name}{parts}>{content}</{name}>" if content else f"<{name}{parts}/>"
+
+
+def _text(x: float, y: float, text: str, cls: str, *, size: int = 12, anchor: str = "start", **more: object) -> str:
+    attrs: dict[str, object] = {
+        "x": float(x),
+        "y": float(y),
+        "class": cls,
+        "font-family": FONT,
+        "font-size": size,
+        "fill": INK,
+        "text-anchor": anchor,
+    }
+    attrs.update(more)
+    return _tag("text", attrs, str(escape(text)))
+
+
+def _tip(text: str) -> str:
+    """A tooltip (an element's own ``<title>``)."""
+    return f"<title>{escape(text)}</title>"
+
+
+def _text_width(text: str, size: int) -> float:
+    """Roughly how wide ``text`` draws: CJK characters are square, Latin ones about 0.6 of the size."""
+    return sum(size if ord(ch) >= 0x2E80 else size * 0.6 for ch in text)
+
+
+def _fit(text: str, size: int, width: float) -> str:
+    """``text`` cut with an ellipsis to fit ``width`` (its full text stays in the tooltip)."""
+    if _text_width(text, size) <= width:
+        return text
+    out = ""
+    for ch in text:
+        if _text_width(out + ch + "…", size) > width:
+            break
+        out += ch
+    return out + "…"
+
+
+def _svg(chart_id: str, kind: str, height: float, title: str, desc: str, body: str) -> Markup:
+    if not ID_RE.match(chart_id):
+        raise ValueError("a chart id is a letter then up to 40 letters, digits, '-' or '_'")
+    head = _tag(
+        "svg",
+        {
+            "xmlns": "http://www.w3.org/2000/svg",
+            "viewBox": f"0 0 {WIDTH} {_num(height)}",
+            "width": "100%",
+            "preserveAspectRatio": "xMidYMid meet",
+            "role": "img",
+            "aria-labelledby": f"{chart_id}-title {chart_id}-desc",
+            "class": f"shiren-chart chart-{kind}",
+            "id": chart_id,
+        },
+    )[:-2]
+    title_el = _tag("title", {"id": f"{chart_id}-title"}, str(escape(title)))
+    desc_el = _tag("desc", {"id": f"{chart_id}-desc"}, str(escape(desc)))
+    return Markup(f"{head}>{title_el}{desc_el}{body}</svg>")
+
+
+def _defs(chart_id: str) -> str:
+    """The hatching of failed bars and the dots of held ones, so colour is not the only signal."""
+    failed = _tag(
+        "pattern",
+        {
+            "id": f"{chart_id}-failed",
+            "patternUnits": "userSpaceOnUse",
+            "width": 6,
+            "height": 6,
+            "patternTransform": "rotate(45)",
+        },
+        _tag("rect", {"width": 6, "height": 6, "fill": COLOURS["failed"]})
+        + _tag("line", {"x1": 0, "y1": 0, "x2": 0, "y2": 6, "stroke": "#ffffff", "stroke-width": 2}),
+    )
+    held = _tag(
+        "pattern",
+        {"id": f"{chart_id}-held", "patternUnits": "userSpaceOnUse", "width": 6, "height": 6},
+        _tag("rect", {"width": 6, "height": 6, "fill": COLOURS["held"]})
+        + _tag("circle", {"cx": 3, "cy": 3, "r": 1.2, "fill": "#5d4037"}),
+    )
+    return f"<defs>{failed}{held}</defs>"
+
+
+def _fill(chart_id: str, tone: str) -> str:
+    return f"url(#{chart_id}-{tone})" if tone in ("failed", "held") else COLOURS[tone]
+
+
+def _empty(chart_id: str, kind: str, title: str, no_data: str) -> Markup:
+    height = 120.0
+    frame = _tag(
+        "rect",
+        {
+            "x": 0.5,
+            "y": 0.5,
+            "width": WIDTH - 1,
+            "height": height - 1,
+            "fill": "none",
+            "stroke": GRID,
+            "class": "chart-frame",
+        },
+    )
+    message = _text(WIDTH / 2, height / 2 + 5, no_data, "chart-empty", size=16, anchor="middle")
+    return _svg(chart_id, f"{kind} chart-no-data", height, title, no_data, frame + message)
+
+
+def _nice_max(value: float, ticks: int = 4) -> tuple[float, float]:
+    """A round top of the scale at or above ``value`` and its tick step (1, 2 or 5 times a power of ten)."""
+    if value <= 0:
+        return 1.0, 1.0
+    raw = value / ticks
+    power = 10 ** floor(log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    if step < 1:
+        step = 1.0
+    return step * ceil(value / step), float(step)
+
+
+def _count(n: float) -> str:
+    return f"{int(n):,}" if float(n).is_integer() else f"{n:,.1f}"
+
+
+def _percent(rate: float) -> str:
+    return f"{rate * 100:.1f}%"
+
+
+# --- the per-day stacked bars ------------------------------------------------------------------------
+
+
+def daily_chart(chart_id: str, days: Sequence[DayCount], labels: DailyLabels) -> Markup:
+    """Verifications per day, stacked passed (solid green), failed (hatched red), held (dotted amber)."""
+    if not days or not any(d.total for d in days):
+        return _empty(chart_id, "daily", labels.title, labels.no_data)
+    left, right, top, bottom, height = 64.0, 16.0, 44.0, 40.0, 320.0
+    plot_w, plot_h = WIDTH - left - right, height - top - bottom
+    top_value, step = _nice_max(max(d.total for d in days))
+    slot = plot_w / len(days)
+    bar_w = max(1.0, slot * 0.7)
+    body = [_defs(chart_id), _legend(chart_id, days, labels)]
+    body.append(_y_axis(left, top, plot_w, plot_h, top_value, step, labels.y_axis))
+    for i, day in enumerate(days):
+        x = left + i * slot + (slot - bar_w) / 2
+        body.append(_stack(chart_id, day, labels, x, bar_w, top + plot_h, plot_h / top_value))
+        if len(days) <= 31 and day.total:
+            y = top + plot_h - day.total * plot_h / top_value - 4
+            body.append(_text(x + bar_w / 2, y, _count(day.total), "chart-value", size=10, anchor="middle"))
+    body.append(_x_axis(days, left, slot, top + plot_h))
+    return _svg(chart_id, "daily", height, labels.title, _daily_desc(days, labels), "".join(body))
+
+
+def _stack(
+    chart_id: str, day: DayCount, labels: DailyLabels, x: float, width: float, base: float, scale: float
+) -> str:
+    """One day's bar: a group of up to three segments, each with its figure as a tooltip."""
+    parts, y = [], base
+    for tone in SEGMENTS:
+        value = getattr(day, tone)
+        if not value:
+            continue
+        h = value * scale
+        y -= h
+        attrs = {"x": x, "y": y, "width": width, "height": h, "fill": _fill(chart_id, tone), "class": f"bar-{tone}"}
+        parts.append(_tag("rect", attrs, _tip(f"{day.day.isoformat()} — {getattr(labels, tone)} {value:,}")))
+    tip = _tip(f"{day.day.isoformat()} — {labels.total} {day.total:,}")
+    return _tag("g", {"class": "chart-day"}, tip + "".join(parts))
+
+
+def _legend(chart_id: str, days: Sequence[DayCount], labels: DailyLabels) -> str:
+    x, parts = 64.0, []
+    for tone in SEGMENTS:
+        text = f"{getattr(labels, tone)} {sum(getattr(d, tone) for d in days):,}"
+        swatch = {"x": x, "y": 12, "width": 14, "height": 14, "fill": _fill(chart_id, tone), "class": f"bar-{tone}"}
+        parts.append(_tag("rect", swatch) + _text(x + 20, 24, text, "chart-legend", size=13))
+        x += 20 + _text_width(text, 13) + 24
+    return _tag("g", {"class": "chart-legend"}, "".join(parts))
+
+
+def _y_axis(
+    left: float, top: float, plot_w: float, plot_h: float, top_value: float, step: float, title: str
+) -> str:
+    parts = []
+    ticks = int(round(top_value / step))
+    for i in range(ticks + 1):
+        y = top + plot_h - i * plot_h / ticks
+        line = {"x1": left, "y1": y, "x2": left + plot_w, "y2": y, "stroke": GRID, "class": "chart-grid"}
+        parts.append(_tag("line", line))
+        parts.append(_text(left - 6, y + 4, _count(i * step), "chart-axis", size=11, anchor="end"))
+    if title:
+        cy = top + plot_h / 2
+        parts.append(_text(14, cy, title, "chart-axis-title", size=12, anchor="middle", transform=f"rotate(-90 14 {_num(cy)})"))
+    return _tag("g", {"class": "chart-axis"}, "".join(parts))
+
+
+def _x_axis(days: Sequence[DayCount], left: float, slot: float, base: float) -> str:
+    """The baseline and about ten day labels (MM-DD; the first one of each year shows the year too)."""
+    every = max(1, ceil(len(days) / 10))
+    line = {"x1": left, "y1": base, "x2": left + slot * len(days), "y2": base, "stroke": INK, "class": "chart-baseline"}
+    parts = [_tag("line", line)]
+    for i in range(0, len(days), every):
+        label = _day_label(days[i].day, days[i - every].day if i else None)
+        parts.append(_text(left + (i + 0.5) * slot, base + 18, label, "chart-axis", size=11, anchor="middle"))
+    return _tag("g", {"class": "chart-axis"}, "".join(parts))
+
+
+def _day_label(day: date, previous: date | None) -> str:
+    """MM-DD; the first label, and the first of a new year, show the year too."""
+    return day.isoformat() if previous is None or previous.year != day.year else day.strftime("%m-%d")
+
+
+def _daily_desc(days: Sequence[DayCount], labels: DailyLabels) -> str:
+    totals = {tone: sum(getattr(d, tone) for d in days) for tone in ("total", *SEGMENTS)}
+    head = f"{days[0].day.isoformat()} – {days[-1].day.isoformat()}: " + ", ".join(
+        f"{getattr(labels, tone)} {totals[tone]:,}" for tone in ("total", *SEGMENTS)
+    )
+    rows = [
+        f"{d.day.isoformat()}: {labels.total} {d.total:,}, {labels.passed} {d.passed:,}, "
+        f"{labels.failed} {d.failed:,}, {labels.held} {d.held:,}"
+        for d in days
+        if d.total
+    ]
+    return "; ".join([head, *rows]) + "."

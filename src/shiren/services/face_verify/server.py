@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from shiren.domain.decision import thresholds_for
 from shiren.domain.faceverify import PHOTO_MODELS
-from shiren.domain.review import ReviewBand
 from shiren.domain.schemes import PRODUCT_SCHEMES
 from shiren.engine.liveness import VideoRejected, best_face_frame, decode_video
 from shiren.intake import DecodedImage, ImageRejected
@@ -104,7 +103,7 @@ def _inputs(req: ServerRequest, **kw: object) -> DecisionInputs:
         tenant_id=req.scene.tenant_id,
         authority=req.scene.authority,
         thresholds=thresholds_for(req.scene.thresholds),
-        review=ReviewBand.of(req.scene.review),
+        # No review band: these products answer Passed/SubCode at once, and Alibaba's API has no "later".
         **kw,  # type: ignore[arg-type]
     )
 

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from shiren.api.rpc.actions.common import BIZ_ID_MAX, http_url, load_scene
 from shiren.api.rpc.context import RpcContext
 from shiren.api.rpc.views import material_view, scores_view
+from shiren.domain.review import HELD
 from shiren.services.verify_material import MaterialRequest
 from shiren.services.verify_material import verify_material as run_verification
 
@@ -25,6 +26,8 @@ async def verify_material(ctx: RpcContext) -> dict[str, Any]:
         user_id=ctx.optional("UserId", 128),
     )
     attempt, _ = await run_verification(ctx.runtime, scene, req)
+    if attempt.review_state == HELD:  # a person decides: DescribeVerifyResult and the callback tell
+        return {"VerifyToken": attempt.verify_token, "VerifyStatus": attempt.verify_status}
     body: dict[str, Any] = {
         "VerifyToken": attempt.verify_token,
         "VerifyStatus": attempt.verify_status,

@@ -8,26 +8,15 @@ for a reviewer; biden.jpg against obama.jpg scores far under 60, a clear failure
 
 from __future__ import annotations
 
-import csv
-import random
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date
 
-import cv2
 import pytest
 
-from shiren.domain.idnumber import random_id_number
-from tests.console_support import ConsoleClient, create_user
-from tests.fixtures.photos import photo
+from tests.console_support import HOLDER, ConsoleClient, create_user, review_server, verify_material
 from tests.peers import ImageHost, Receiver
-from tests.sdk import core_call, models, tea
-from tests.support import ShirenServer
-
-RNG = random.Random(20261202)
-HOLDER = "王建国"
-HOLDER_ID = random_id_number(RNG, birth=date(1970, 3, 15), sex="男")
+from tests.sdk import core_call
 
 
 @pytest.fixture(scope="module")
@@ -46,32 +35,9 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory, host: ImageHost, receiver: Receiver):
-    allowed = f"{host.authority},{receiver.authority}"  # both are on loopback, refused otherwise
-    srv = ShirenServer(tmp_path_factory.mktemp("review"), env={"SHIREN_FETCH_ALLOW_HOSTS": allowed})
-    srv.start()
-    key = srv.new_tenant("acme")
-    common = [
-        "--scheme",
-        "RPMin",
-        "--tenant",
-        "acme",
-        "--authority",
-        "registry",
-        "--threshold",
-        "authority=95",
-    ]
-    held = srv.cli_json(
-        "scene", "create", "Held", *common, "--review-face-from", "60", "--callback-url", receiver.url()
+    srv, key = review_server(
+        tmp_path_factory.mktemp("review"), tmp_path_factory.mktemp("roster"), host, receiver
     )
-    assert held["Review"] == {"face_from": 60.0}
-    srv.cli_json("scene", "create", "Plain", *common, "--callback-url", receiver.url())
-    roster = tmp_path_factory.mktemp("roster")
-    cv2.imwrite(str(roster / "holder.jpg"), cv2.imread(str(photo("obama.jpg"))))
-    with open(roster / "roster.csv", "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh).writerows([["name", "id_number", "photo"], [HOLDER, HOLDER_ID, "holder.jpg"]])
-    assert srv.cli_json("registry", "import", str(roster / "roster.csv"), "--tenant", "acme")["Imported"] == 1
-    srv.new_tenant("globex")
-    srv.cli_json("scene", "create", "Other", "--scheme", "RPMin", "--tenant", "globex")
     users = {
         "rita": create_user(srv, "rita", "reviewer", "acme"),
         "adam": create_user(srv, "adam", "admin", "acme"),
@@ -83,11 +49,7 @@ def env(tmp_path_factory: pytest.TempPathFactory, host: ImageHost, receiver: Rec
 
 def verify(env, host: ImageHost, biz_type: str, biz_id: str, face: str):
     srv, key, _ = env
-    url = host.put(f"{biz_id}.jpg", photo(face).read_bytes())
-    request = models.VerifyMaterialRequest(
-        biz_id=biz_id, biz_type=biz_type, name=HOLDER, id_card_number=HOLDER_ID, face_image_url=url
-    )
-    return tea(srv, key).verify_material(request).body
+    return verify_material(srv, key, host, biz_type, biz_id, face)
 
 
 def describe(env, biz_type: str, biz_id: str) -> dict:

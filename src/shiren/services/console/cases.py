@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shiren.authority.registry import INDEX_SCOPE
 from shiren.domain.decision import STATUS_MESSAGES, thresholds_for
 from shiren.domain.faceverify import sub_code
 from shiren.domain.masking import mask_id_number, mask_name, mask_text
@@ -38,6 +39,7 @@ from shiren.storage.models import (
     utcnow,
 )
 from shiren.storage.repo import audit
+from shiren.storage.repo.registry import identity_by_index
 from shiren.storage.repo.tasks import (
     DataErased,
     attempt_identity,
@@ -49,7 +51,7 @@ from shiren.storage.repo.tasks import (
 # The inputs shown as device details (the rest are URLs and settings of the request).
 DEVICE_INPUTS = ("UserId", "UserIp", "UserPhoneNumber", "UserRegistTime", "Model", "ProductCode")
 # Image kinds, in the order a reviewer reads them.
-IMAGE_KINDS = ("face", "face_global", "id_front", "id_back", "video")
+IMAGE_KINDS = ("face", "face_global", "id_front", "id_back", "video", "reference")
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,21 @@ def _images(session: Session, attempt: Attempt) -> list[CaseImage]:
     return [CaseImage(b.id, b.kind, b.content_type) for b in blobs]
 
 
+def _reference_blob(runtime: Runtime, session: Session, attempt: Attempt, scene: Scene) -> str | None:
+    """The registry photo the live face was compared with (check 7), for a reviewer to compare too: its
+    blob id (a JPEG sealed with the system key; the roster keeps no blob row for it)."""
+    if scene.authority != "registry":
+        return None
+    try:
+        _name, number = attempt_identity(runtime.crypto, attempt)
+    except DataErased:
+        return None
+    if not number:
+        return None
+    row = identity_by_index(session, attempt.tenant_id, runtime.crypto.blind_index(number, INDEX_SCOPE))
+    return row.photo_blob_id if row is not None else None
+
+
 def view_case(runtime: Runtime, actor: Actor, token: str) -> CaseView:
     """The case of ``token`` (VerifyToken or CertifyId) for this actor; the view is audited."""
     actor.require(Permission.RECORDS)
@@ -254,9 +271,14 @@ def view_case(runtime: Runtime, actor: Actor, token: str) -> CaseView:
             quality={k: material[k] for k in ("FaceQuality", "FaceMask") if k in material},
             device=device,
             meta_info=meta,
-            images=_images(session, attempt) if actor.can(Permission.IMAGES) and not media_erased else [],
+            images=[],
             callbacks=_callbacks(session, attempt.id),
         )
+        if actor.can(Permission.IMAGES) and not media_erased:
+            view.images = _images(session, attempt)
+            reference = _reference_blob(runtime, session, attempt, scene)
+            if reference is not None:
+                view.images.append(CaseImage(reference, "reference", "image/jpeg"))
         audit.record(
             session,
             "case.view",
@@ -281,24 +303,30 @@ def read_case_media(runtime: Runtime, actor: Actor, token: str, blob_id: str) ->
     """One image or video of a case, decrypted for this actor (audited); NotFound for anything else."""
     actor.require(Permission.IMAGES)
     with runtime.sessions() as session, session.begin():
-        attempt, _task, _scene, _tenant = _own(session, actor, token.strip().lower())
+        attempt, _task, scene, _tenant = _own(session, actor, token.strip().lower())
         blob = session.get(Blob, blob_id)
-        if blob is None or blob.attempt_id != attempt.id or blob.tenant_id != attempt.tenant_id:
+        reference = blob is None and blob_id == _reference_blob(runtime, session, attempt, scene)
+        if not reference and (
+            blob is None or blob.attempt_id != attempt.id or blob.tenant_id != attempt.tenant_id
+        ):
             raise NotFound("no such image")
-        try:
-            data = runtime.blobs.get(blob.id, media_cipher(runtime.crypto, attempt))
+        if reference and attempt.media_erased_at is not None:
+            raise NotFound("this image was erased")
+        kind, content_type = ("reference", "image/jpeg") if blob is None else (blob.kind, blob.content_type)
+        try:  # the registry photo is sealed with the system key, the case's own images with its media key
+            data = runtime.blobs.get(blob_id, None if reference else media_cipher(runtime.crypto, attempt))
         except (DataErased, BlobNotFound):
             raise NotFound("this image was erased") from None
         audit.record(
             session,
             "case.media",
-            blob.id,
+            blob_id,
             tenant_id=attempt.tenant_id,
             remote=actor.remote,
             actor=actor.label,
-            detail={"kind": blob.kind, "case": attempt.verify_token},
+            detail={"kind": kind, "case": attempt.verify_token},
         )
-        return CaseMedia(data, blob.content_type, blob.kind)
+        return CaseMedia(data, content_type, kind)
 
 
 def resend_callback(runtime: Runtime, actor: Actor, token: str, outbox_id: int) -> None:

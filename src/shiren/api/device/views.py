@@ -28,6 +28,8 @@ def answer_body(answer: DeviceAnswer) -> dict[str, Any]:
     }
     if answer.redirect_url:
         body["redirectUrl"] = answer.redirect_url
+    if answer.held:  # decided by the checks, waiting for a person: the final answer comes later
+        body["review"] = True
     return body
 
 

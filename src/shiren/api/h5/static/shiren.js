@@ -99,6 +99,8 @@
       checking: '正在认证，请稍候…',
       result_pass_title: '认证通过',
       result_fail_title: '认证未通过',
+      result_review_title: '正在人工审核',
+      result_review_text: '您的认证需要工作人员复核。复核完成后，发起认证的应用或网站会收到结果。',
       result_pass_text: '您的身份已确认。',
       result_again: '如需重新认证，请返回原来的应用或网站，重新发起认证（本链接不能再次使用）。',
       result_redirect_in: '{n} 秒后自动返回…',
@@ -202,6 +204,8 @@
       checking: 'Checking, please wait…',
       result_pass_title: 'Verification passed',
       result_fail_title: 'Verification not passed',
+      result_review_title: 'Being reviewed',
+      result_review_text: 'A person needs to look at your verification. The app or website that sent you here will be told the result once they have.',
       result_pass_text: 'Your identity has been confirmed.',
       result_again: 'To try again, go back to the app or website that sent you here and start a new verification (this link cannot be used again).',
       result_redirect_in: 'Taking you back in {n} s…',
@@ -1087,6 +1091,7 @@
         message: r.message || '',
         result: r.result || null,
       };
+      if (r.review === true) out.review = true;
       const safe = safeRedirect(r.redirectUrl);
       if (safe && !this.redirectRefused) out.redirectUrl = safe;
       if (this.redirectRefused) out.redirectRefused = true;
@@ -1097,13 +1102,18 @@
     resultScreen(out) {
       const t = this.t;
       const passed = out.state === 1;
-      const s = this.screen('RESULT', t(passed ? 'result_pass_title' : 'result_fail_title'));
+      const title = passed ? 'result_pass_title' : out.review ? 'result_review_title' : 'result_fail_title';
+      const s = this.screen('RESULT', t(title));
       this.root.setAttribute('data-shiren-result', String(out.state));
       s.screen.classList.add(passed ? 'shiren-pass' : 'shiren-fail');
       s.body.append(h('div', { class: 'shiren-result-icon', 'aria-hidden': 'true' }));
-      const reason = passed ? t('result_pass_text') : STRINGS[this.lang]['status_' + out.code] || out.message;
+      const reason = passed
+        ? t('result_pass_text')
+        : out.review
+          ? t('result_review_text')
+          : STRINGS[this.lang]['status_' + out.code] || out.message;
       s.body.append(h('p', { class: 'shiren-result-text', role: 'status' }, reason));
-      if (!passed) s.body.append(h('p', {}, t('result_again')));
+      if (!passed && !out.review) s.body.append(h('p', {}, t('result_again')));
       if (out.redirectUrl && this.opts.redirect) this.offerReturn(s, out.redirectUrl, passed);
       if (out.redirectRefused) s.body.append(h('p', { class: 'shiren-warning' }, t('result_redirect_refused')));
     }

@@ -60,7 +60,9 @@ class Writer:
 
     def scene(self, tenant_id: int, biz_type: str, name: str = "") -> int:
         with self.runtime.sessions() as session, session.begin():
-            scene = Scene(tenant_id=tenant_id, biz_type=biz_type, name=name, scheme="RPBioOnly", secret_enc=b"-")
+            scene = Scene(
+                tenant_id=tenant_id, biz_type=biz_type, name=name, scheme="RPBioOnly", secret_enc=b"-"
+            )
             session.add(scene)
             session.flush()
             return scene.id
@@ -236,7 +238,9 @@ def test_an_empty_period(runtime: Runtime) -> None:
 def test_a_period_is_at_most_92_days_and_not_reversed(runtime: Runtime) -> None:
     ids = populate(runtime)
     actor = reviewer(ids.tenant_a)
-    longest = stats(runtime, actor, start=date(2024, 1, 1), end=date(2024, 1, 1) + timedelta(days=MAX_DAYS - 1))
+    longest = stats(
+        runtime, actor, start=date(2024, 1, 1), end=date(2024, 1, 1) + timedelta(days=MAX_DAYS - 1)
+    )
     assert len(longest.days) == MAX_DAYS == 92
     with pytest.raises(ValueError, match="at most 92 days"):
         stats(runtime, actor, start=date(2024, 1, 1), end=date(2024, 1, 1) + timedelta(days=MAX_DAYS))
@@ -254,3 +258,11 @@ def test_the_median_of_an_odd_queue_is_its_middle_case(runtime: Runtime) -> None
     assert queue.held == 3
     assert queue.median_age_s == pytest.approx(9 * DAY)  # 20 Feb, 1 March, 5 March: the middle one
     assert queue.oldest_age_s == pytest.approx(19 * DAY)
+
+
+def test_a_busy_periods_latency_is_an_even_sample(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = populate(runtime)
+    monkeypatch.setattr("shiren.services.console.stats.LATENCY_CAP", 3)
+    first = stats(runtime, reviewer(ids.tenant_a)).latency
+    assert first.sampled and 0 < first.samples < 8  # every 3rd of the 9 verifications, by id
+    assert first == stats(runtime, reviewer(ids.tenant_a)).latency  # the same data, the same figures

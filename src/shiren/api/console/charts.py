@@ -12,14 +12,15 @@ to a laptop; an empty period draws a chart that says there is no data.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from math import ceil, floor, log10
 
 from markupsafe import Markup
 
-from shiren.services.console.stats import DayCount, FailureCount, Latency, SceneCount
+from shiren.domain.decision import STATUS_MESSAGES
+from shiren.services.console.stats import DayCount, FailureCount, Latency, SceneCount, Statistics
 
 WIDTH = 720
 FONT = "system-ui, sans-serif"
@@ -88,17 +89,11 @@ def _tag(name: str, attrs: Mapping[str, object], *content: Markup | str) -> Mark
 def _text(
     x: float, y: float, text: str, cls: str, *, size: int = 12, anchor: str = "start", **more: object
 ) -> Markup:
-    attrs: dict[str, object] = {
-        "x": float(x),
-        "y": float(y),
-        "class": cls,
-        "font-family": FONT,
-        "font-size": size,
-        "fill": INK,
-        "text-anchor": anchor,
-    }
-    attrs.update(more)
-    return _tag("text", attrs, text)
+    return _tag("text", {**_text_attrs(x, y, cls, size), "text-anchor": anchor, **more}, text)
+
+
+def _text_attrs(x: float, y: float, cls: str, size: int) -> dict[str, object]:
+    return {"x": float(x), "y": float(y), "class": cls, "font-family": FONT, "font-size": size, "fill": INK}
 
 
 def _tip(text: str) -> Markup:
@@ -394,10 +389,6 @@ def _bar_row(
     return _tag("g", {"class": "chart-row"}, *parts)
 
 
-def _text_attrs(x: float, y: float, cls: str, size: int) -> dict[str, object]:
-    return {"x": float(x), "y": float(y), "class": cls, "font-family": FONT, "font-size": size, "fill": INK}
-
-
 def _bar_grid(
     left: float, top: float, plot_w: float, plot_h: float, top_value: float, step: float, rate: bool
 ) -> Markup:
@@ -468,3 +459,34 @@ def latency_chart(
         Bar(p95, latency.p95_ms, f"{latency.p95_ms:,.0f} {unit}"),
     ]
     return bar_chart(chart_id, bars, labels)
+
+
+def stats_charts(figures: Statistics, t: Callable[[str], str]) -> dict[str, Markup]:
+    """Every chart of the statistics page, labelled in the page's language (``t``)."""
+    no_data = t("No verification in this period.")
+    daily = DailyLabels(
+        title=t("Verifications per day"),
+        passed=t("passed"),
+        failed=t("failed"),
+        held=t("held"),
+        total=t("total"),
+        no_data=no_data,
+        y_axis=t("verifications"),
+    )
+    volume = [Bar(s.biz_type, s.total, f"{s.total:,}") for s in figures.scenes if s.total]
+    return {
+        "daily": daily_chart("daily", figures.days, daily),
+        "scenes": bar_chart("scenes", volume, BarLabels(t("Verifications per scene"), no_data)),
+        "pass_rate": pass_rate_chart(
+            "passrate", figures.scenes, BarLabels(t("Pass rate per scene"), no_data)
+        ),
+        "failures": failure_chart(
+            "failures",
+            figures.failures,
+            BarLabels(t("Why verifications failed"), t("No failure in this period.")),
+            messages={code: t(text) for code, text in STATUS_MESSAGES.items()},
+        ),
+        "latency": latency_chart(
+            "latency", figures.latency, BarLabels(t("Decision time"), t("No decision was timed."))
+        ),
+    }

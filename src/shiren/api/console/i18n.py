@@ -86,6 +86,7 @@ ZH: dict[str, str] = {
     "ID card front": "身份证人像面",
     "ID card back": "身份证国徽面",
     "Video": "视频",
+    "Registry photo": "登记照片",
     "ID card reading": "身份证识别",
     "Field": "字段",
     "Value": "值",
@@ -130,6 +131,35 @@ ZH: dict[str, str] = {
     "Language": "语言",
     "Signed in as": "当前用户",
     "Period": "统计周期",
+    "No verification in this period.": "该时段没有认证。",
+    "No failure in this period.": "该时段没有未通过的认证。",
+    "No decision was timed.": "没有判定耗时数据。",
+    "Verifications per day": "每日认证量",
+    "Verifications per scene": "各场景认证量",
+    "Pass rate per scene": "各场景通过率",
+    "Why verifications failed": "未通过原因分布",
+    "Decision time": "判定耗时",
+    "total": "合计",
+    "verifications": "认证数",
+    "Pass rate": "通过率",
+    "Held now": "当前待审核",
+    "Oldest waiting": "最久等待",
+    "Median wait": "等待中位数",
+    "Decision time p50 / p95": "判定耗时 p50 / p95",
+    "held ones left out": "不含待审核",
+    "Verifications": "认证总数",
+    "not verified": "未认证",
+    "the name and ID number do not match": "姓名与身份证号不一致",
+    "the name on the ID card could not be read or differs": "身份证姓名无法识别或不一致",
+    "the number on the ID card could not be read or differs": "身份证号码无法识别或不一致",
+    "the ID card has expired": "身份证已过期",
+    "the face does not match the ID card portrait": "人脸与身份证照片不一致",
+    "the face does not match the reference photo": "人脸与权威比对照片不一致",
+    "the photo is not of an original ID card": "不是身份证原件照片",
+    "liveness check failed": "活体检测未通过",
+    "the face does not match the retained photo": "人脸与留底照片不一致",
+    "the reference photo is missing or unusable": "权威比对照片缺失或不可用",
+    "the identity authority is unavailable; try again later": "权威数据源暂不可用，请稍后重试",
     "Show": "显示",
     "Create": "创建",
     "Disable": "停用",
@@ -140,6 +170,120 @@ ZH: dict[str, str] = {
     "Shown once: copy it now.": "只显示一次：请立即复制。",
     "Wrong name or password.": "用户名或密码错误。",
     "Your session has ended; sign in again.": "会话已结束，请重新登录。",
+    # Scenes, access keys, users, the audit trail (manage_routes.py)
+    "(you)": "（您自己）",
+    "0: erased at the worker's next pass after the decision.": "0：判定后由后台任务下一轮即删除。",
+    "1 to 3; blank: the default": "1 到 3；留空：默认值",
+    "1-64 letters, digits, _ . @ or -.": "1-64 个字母、数字或 _ . @ -。",
+    "1-64 letters, digits, _ . or -; it cannot change later.": "1-64 个字母、数字或 _ . -；创建后不能更改。",
+    "2-64 letters, digits, _ . @ or -.": "2-64 个字母、数字或 _ . @ -。",
+    "A console user's name, or cli.": "控制台用户名，或 cli。",
+    "A disabled key is refused from then on; it cannot be enabled again. Create a new one instead.": (
+        "停用的密钥此后即被拒绝，且不能重新启用；请另建一个新密钥。"
+    ),
+    "A disabled scene starts no new verification; its records stay.": (
+        "停用的场景不再发起新的认证；已有记录保留。"
+    ),
+    "A one-time password is shown once, on the next page.": "一次性密码将在下一页显示一次。",
+    "A verdict whose only failures are borderline is held for a person's review; blank: no review.": (
+        "仅有临界失败项的结论将转人工审核；留空：不转人工。"
+    ),
+    "AccessKey created": "访问密钥已创建",
+    "AccessKeyId": "AccessKeyId",
+    "AccessKeySecret": "AccessKeySecret",
+    "Actions per challenge": "每次挑战的动作数",
+    "BizType": "BizType",
+    "BizType and scheme are fixed: attempts were made under them. For another scheme, create a new scene.": (
+        "BizType 和方案不能更改：已有认证按其进行。如需其他方案，请新建场景。"
+    ),
+    "Blank: the BizType.": "留空：使用 BizType。",
+    "Blank: the installation's default": "留空：使用系统默认值",
+    "Callback URL": "回调地址",
+    "Callback secret": "回调密钥",
+    "Card readings with a confidence under (0-1)": "身份证识别置信度低于（0-1）",
+    "Change the role": "更改角色",
+    "Changed": "修改时间",
+    "Choose the scheme": "请选择方案",
+    "Choose the tenant": "请选择租户",
+    "Console user created": "控制台用户已创建",
+    "Create a console user": "创建控制台用户",
+    "Create a scene": "创建场景",
+    "Create a tenant": "创建租户",
+    "Create an access key": "创建访问密钥",
+    "Create the scene": "创建场景",
+    "Create the tenant": "创建租户",
+    "Create the user": "创建用户",
+    "Disable the scene": "停用场景",
+    "Display name": "显示名称",
+    "Enable the scene": "启用场景",
+    "Exactly: a VerifyToken, BizType, AccessKeyId or user name.": (
+        "完全匹配：VerifyToken、BizType、AccessKeyId 或用户名。"
+    ),
+    "Face scores from (0-100)": "人脸分数不低于（0-100）",
+    "Give it to the user; their first sign-in sets a password of their own.": (
+        "请交给该用户；其首次登录时须设置自己的密码。"
+    ),
+    "Go to the field": "转到该字段",
+    "Images and video (days)": "图像和视频（天）",
+    "It signs this scene's callbacks when a verification gives no CallbackSeed.": (
+        "认证未提供 CallbackSeed 时，用它为本场景的回调签名。"
+    ),
+    "Its callback secret is shown once, on the next page.": "其回调密钥将在下一页显示一次。",
+    "Its secret is shown once, on the next page.": "其密钥将在下一页显示一次。",
+    "Last sign-in": "最近登录",
+    "Never longer than the personal data.": "不会长于个人数据的保存期。",
+    "No access keys yet.": "还没有访问密钥。",
+    "No events match.": "没有匹配的事件。",
+    "No scenes yet.": "还没有场景。",
+    "None (an operator)": "无（运维人员）",
+    "Not saved:": "未保存：",
+    "On the calibrated 0-100 scale (80: one false match in a thousand); blank: the default.": (
+        "校准后的 0-100 分制（80：千分之一误识率）；留空：默认值。"
+    ),
+    "One origin a line (https://app.example.com): where the H5 page may send the user back.": (
+        "每行一个源（https://app.example.com）：H5 页面可将用户送回的地址。"
+    ),
+    "One-time password": "一次性密码",
+    "Open the scene": "打开场景",
+    "Password reset": "密码已重置",
+    "Personal data and result (days)": "个人数据和结果（天）",
+    "Redirect origins": "跳转源",
+    "Reset the password": "重置密码",
+    "Retention": "保存期限",
+    "Retention (days)": "保存期限（天）",
+    "Review band": "人工审核区间",
+    "Saved.": "已保存。",
+    "Scene created": "场景已创建",
+    "SceneId": "SceneId",
+    "Scheme": "方案",
+    "Settings": "设置",
+    "Steps": "步骤",
+    "The actions a challenge draws from; none ticked: the default pool": (
+        "挑战从中抽取的动作；都不勾选：默认动作集"
+    ),
+    "The start of it: case. finds every case action.": "按开头匹配：case. 可找到所有案件操作。",
+    "Thresholds": "阈值",
+    "Untimed prompts": "不限时提示",
+    "Weaker: only for cameras that cannot follow prompts, such as a looped test clip.": (
+        "安全性较弱：仅用于无法跟随提示的摄像头，例如循环播放的测试视频。"
+    ),
+    "What the user is asked for (Solution); it cannot change later.": (
+        "要求用户提供的内容（Solution）；创建后不能更改。"
+    ),
+    "Who confirms the name and ID number: none, the imported registry, or an HTTP authority.": (
+        "由谁核验姓名和身份证号：不核验（none）、导入的名册（registry）或 HTTP 权威数据源（http）。"
+    ),
+    "Your server signs its calls with this AccessKeyId and secret.": (
+        "您的服务器用此 AccessKeyId 和密钥为调用签名。"
+    ),
+    "admin: scenes, keys, users, overrides, the audit trail; reviewer: cases and held verdicts; "
+    "auditor: statistics, the audit trail, masked records.": (
+        "admin：场景、密钥、用户、更改结论、审计日志；reviewer：案件和待审核结论；"
+        "auditor：统计、审计日志、打码的记录。"
+    ),
+    "has not set a password yet": "尚未设置密码",
+    "http or https; blank: no callbacks.": "http 或 https；留空：不回调。",
+    "operator: every tenant (no tenant).": "operator：所有租户（不属于任何租户）。",
 }
 
 

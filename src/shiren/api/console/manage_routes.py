@@ -178,7 +178,9 @@ def add_manage_routes(router: APIRouter, runtime: Runtime, guard: Guard) -> None
     async def scenes_page(page: Page, **refused: Any) -> Response:
         tenant = _int(page.request.query_params.get("tenant"), "tenant") if operator(page) else None
         scenes = await run_in_threadpool(manage.list_scenes, runtime, page.actor, tenant)
-        values = dict(page.form) if refused else {"retention_days": str(runtime.settings.default_retention_days)}
+        values = (
+            dict(page.form) if refused else {"retention_days": str(runtime.settings.default_retention_days)}
+        )
         return page.render(
             "scenes.html",
             scenes=scenes,
@@ -209,7 +211,7 @@ def add_manage_routes(router: APIRouter, runtime: Runtime, guard: Guard) -> None
             "secret.html",
             heading="Scene created",
             facts=[("BizType", view["BizType"]), ("SceneId", view["SceneId"]), ("Tenant", view["Tenant"])],
-            secret_label="Callback secret",
+            what="Callback secret",
             secret=secret,
             hint="It signs this scene's callbacks when a verification gives no CallbackSeed.",
             links=[(f"{PREFIX}/scenes/{view['Id']}", "Open the scene"), (f"{PREFIX}/scenes", "Scenes")],
@@ -264,7 +266,7 @@ def add_manage_routes(router: APIRouter, runtime: Runtime, guard: Guard) -> None
             "secret.html",
             heading="AccessKey created",
             facts=[("AccessKeyId", key_id), ("Tenant", chosen.name)],
-            secret_label="AccessKeySecret",
+            what="AccessKeySecret",
             secret=secret,
             hint="Your server signs its calls with this AccessKeyId and secret.",
             links=[(f"{PREFIX}/keys", "Access keys")],
@@ -320,7 +322,7 @@ def add_manage_routes(router: APIRouter, runtime: Runtime, guard: Guard) -> None
             "secret.html",
             heading="Console user created",
             facts=[("Name", new.name), ("Role", new.role), ("Tenant", new.tenant or "")],
-            secret_label="One-time password",
+            what="One-time password",
             secret=new.one_time_password,
             hint="Give it to the user; their first sign-in sets a password of their own.",
             links=[(f"{PREFIX}/users", "Users")],
@@ -349,7 +351,7 @@ def add_manage_routes(router: APIRouter, runtime: Runtime, guard: Guard) -> None
             "secret.html",
             heading="Password reset",
             facts=[("Name", new.name), ("Role", new.role), ("Tenant", new.tenant or "")],
-            secret_label="One-time password",
+            what="One-time password",
             secret=new.one_time_password,
             hint="Give it to the user; their first sign-in sets a password of their own.",
             links=[(f"{PREFIX}/users", "Users")],

@@ -7,7 +7,7 @@ roles and tenants are checked by the use cases themselves (``domain.roles``), er
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from shiren.api.console import web
+from shiren.api.console.charts import stats_charts
+from shiren.api.console.i18n import locale_of, translator
 from shiren.api.console.manage_routes import add_manage_routes
 from shiren.api.console.web import PREFIX, Page, redirect, render
 from shiren.api.h5.assets import asset_response, load_asset, security_headers
@@ -24,7 +26,7 @@ from shiren.domain.review import APPROVE_REASONS, OVERRIDE_REASONS, REJECT_REASO
 from shiren.domain.roles import Permission
 from shiren.runtime import Runtime
 from shiren.services import review
-from shiren.services.console import accounts, cases, records
+from shiren.services.console import accounts, cases, records, stats
 from shiren.services.errors import Invalid, Throttled, Unauthenticated
 from shiren.storage.repo.scenes import list_scenes
 
@@ -274,5 +276,32 @@ def make_console_router(runtime: Runtime) -> APIRouter:
         return page.render("queue.html", items=items, total=total)
 
     router.add_api_route("/queue", guard(queue_page), methods=["GET"])
+
+    # Statistics
+
+    async def stats_page(page: Page) -> Response:
+        q = page.request.query_params
+        today = datetime.now(UTC).date()
+        end = _day(q.get("to"), "to") or today
+        start = _day(q.get("from"), "from") or end - timedelta(days=29)
+        figures = await run_in_threadpool(
+            stats.statistics,
+            runtime,
+            page.actor,
+            start=start,
+            end=end,
+            tenant_id=_int(q.get("tenant"), "tenant"),
+            scene_id=_int(q.get("scene"), "scene"),
+        )
+        return page.render(
+            "stats.html",
+            figures=figures,
+            charts=stats_charts(figures, translator(locale_of(page.request))),
+            values={"from": start.isoformat(), "to": end.isoformat(), "scene": q.get("scene", ""),
+                    "tenant": q.get("tenant", "")},
+            scenes=scenes_of(page),
+        )  # fmt: skip
+
+    router.add_api_route("/stats", guard(stats_page), methods=["GET"])
     add_manage_routes(router, runtime, guard)
     return router

@@ -1,8 +1,9 @@
 """Scenes, AccessKeys and tenants as the console manages them: what ``shiren scene`` and ``shiren accesskey``
 do, for a signed-in admin (their own tenant) or operator (the tenant they name).
 
-Every use case requires MANAGE and writes its audit event in the same transaction as the change it
-records (who, from where, what changed; never a secret). Another tenant's scene or key is "not found",
+Every use case requires MANAGE (the tenant list for select boxes: MANAGE or AUDIT), and every change
+writes its audit event in the same transaction as the change it records (who, from where, what changed;
+never a secret). Another tenant's scene or key is "not found",
 exactly as a missing one. A secret (a scene's callback secret, an AccessKeySecret) is returned once, by the
 call that made it; no call here reads one back.
 """
@@ -244,6 +245,7 @@ def create_scene(
 ) -> tuple[dict[str, Any], str]:
     """A new scene of the actor's tenant (an operator names ``tenant_id``) with ``SceneSettings``'
     keywords; returns its view and its callback secret, shown this once."""
+    actor.require(Permission.MANAGE)
     wanted = _settings(SceneSettings(), settings)
     retention = wanted.retention_days
     try:
@@ -333,7 +335,10 @@ def update_scene(
             _apply(session, scene, before, wanted)
             after = _settings_of(scene)
             changed = {
-                name: {"from": _audited(name, getattr(before, name)), "to": _audited(name, getattr(after, name))}
+                name: {
+                    "from": _audited(name, getattr(before, name)),
+                    "to": _audited(name, getattr(after, name)),
+                }
                 for name in SETTING_FIELDS
                 if getattr(before, name) != getattr(after, name)
             }

@@ -6,9 +6,11 @@ created; its record may since have been erased by retention (the tombstone keeps
 still counts. Held ones (waiting for a reviewer) are counted apart and left out of every pass rate: a
 person has not decided them yet. Pending attempts that never got a verdict are not verifications.
 
-Every figure is one SQL aggregation over the period (GROUP BY day, scene or status, from the
-(tenant, created_at) index), so 100,000 records cost a few index range scans and nothing is loaded row by
-row; percentiles and the median queue age read at most two rows each at an offset of an ordered scan.
+The counts are SQL aggregations over the period's range of the (tenant, created_at) index: one GROUP BY
+day, VerifyStatus and review state (the days and the failure reasons), one GROUP BY scene. No row is
+loaded as an object: the latency percentiles read the ``decision_ms`` column alone (at most LATENCY_CAP
+values, an even sample of a busier period), and the queue's median age reads two rows at an offset of
+the (review_state, decided_at) index.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from math import floor
+from math import ceil, floor
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
@@ -31,6 +33,7 @@ from shiren.storage.models import Attempt, Scene, Task, utcnow
 
 MAX_DAYS = 92  # one quarter: what a day chart still shows bar by bar
 SCENE_CAP = 50  # scenes listed, most verifications first
+LATENCY_CAP = 200_000  # decision times read for the percentiles, at most
 
 
 class PeriodError(Invalid, ValueError):
@@ -76,9 +79,10 @@ class ReviewQueue:
 
 @dataclass(frozen=True)
 class Latency:
-    samples: int  # verifications of the period with a recorded decision time
+    samples: int  # decision times read (verifications with one, or an even sample of them)
     p50_ms: float | None
     p95_ms: float | None
+    sampled: bool = False  # more than LATENCY_CAP verifications: every k-th one by id was read
 
 
 @dataclass(frozen=True)
@@ -117,14 +121,13 @@ def statistics(
     check_period(start, end)
     period = _period_where(start, end, tenant, scene_id)
     with runtime.sessions() as session:
-        days = _days(session, period, scene_id, start, end)
+        tally = _tally(session, period, scene_id, start, end)
         scenes = _scenes(session, period)
-        failures = _failures(session, period, scene_id)
         queue = _queue(session, tenant, scene_id, now or utcnow())
-        latency = _latency(session, period, scene_id)
-    passed = sum(d.passed for d in days)
-    failed = sum(d.failed for d in days)
-    held = sum(d.held for d in days)
+        latency = _latency(session, period, scene_id, sum(d.total for d in tally.days))
+    passed = sum(d.passed for d in tally.days)
+    failed = sum(d.failed for d in tally.days)
+    held = sum(d.held for d in tally.days)
     return Statistics(
         start=start,
         end=end,
@@ -135,10 +138,10 @@ def statistics(
         failed=failed,
         held=held,
         pass_rate=pass_rate(passed, failed),
-        days=days,
+        days=tally.days,
         scenes=tuple(scenes[:SCENE_CAP]),
         scenes_capped=len(scenes) > SCENE_CAP,
-        failures=failures,
+        failures=tally.failures,
         queue=queue,
         latency=latency,
     )
@@ -203,19 +206,44 @@ def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _days(
-    session: Session, period: list[Any], scene_id: int | None, start: date, end: date
-) -> tuple[DayCount, ...]:
-    day = func.date(Attempt.created_at).label("day")
-    query = select(day, func.count(), _PASSED, _HELD).select_from(Attempt)
-    rows = session.execute(_scoped(query, scene_id).where(*period).group_by(day)).all()
-    found = {_as_date(d): (int(total), int(ok), int(held)) for d, total, ok, held in rows}
+@dataclass(frozen=True)
+class _Tally:
+    days: tuple[DayCount, ...]
+    failures: tuple[FailureCount, ...]
+
+
+def _tally(session: Session, period: list[Any], scene_id: int | None, start: date, end: date) -> _Tally:
+    """Days and failure reasons from one scan: counts grouped by day, VerifyStatus and review state (at
+    most 92 x 14 x 4 groups, whatever the number of records)."""
+    day = func.date(Attempt.created_at)
+    query = select(day, Attempt.verify_status, Attempt.review_state, func.count()).select_from(Attempt)
+    query = _scoped(query, scene_id).where(*period)
+    per_day: dict[date, list[int]] = {}  # passed, failed, held
+    failures: dict[int, int] = {}
+    for raw_day, status, review, count in session.execute(
+        query.group_by(day, Attempt.verify_status, Attempt.review_state)
+    ):
+        counts = per_day.setdefault(_as_date(raw_day), [0, 0, 0])
+        outcome = 2 if review == HELD else 0 if status == 1 else 1
+        counts[outcome] += int(count)
+        if outcome == 1:
+            failures[int(status)] = failures.get(int(status), 0) + int(count)
+    return _Tally(_every_day(per_day, start, end), _reasons(failures))
+
+
+def _every_day(per_day: dict[date, list[int]], start: date, end: date) -> tuple[DayCount, ...]:
+    """One DayCount per day of the period, zeros where nothing was verified (a chart has no gaps)."""
     out = []
     for offset in range((end - start).days + 1):
         today = start + timedelta(days=offset)
-        total, ok, held = found.get(today, (0, 0, 0))
-        out.append(DayCount(today, total, ok, total - ok - held, held))
+        passed, failed, held = per_day.get(today, (0, 0, 0))
+        out.append(DayCount(today, passed + failed + held, passed, failed, held))
     return tuple(out)
+
+
+def _reasons(failures: dict[int, int]) -> tuple[FailureCount, ...]:
+    ranked = sorted(failures.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(FailureCount(s, STATUS_MESSAGES.get(s, "unknown"), n) for s, n in ranked)
 
 
 def _scenes(session: Session, period: list[Any]) -> list[SceneCount]:
@@ -241,23 +269,12 @@ def _scenes(session: Session, period: list[Any]) -> list[SceneCount]:
     return out
 
 
-def _failures(session: Session, period: list[Any], scene_id: int | None) -> tuple[FailureCount, ...]:
-    count = func.count().label("n")
-    query = select(Attempt.verify_status, count).select_from(Attempt)
-    rows = session.execute(
-        _scoped(query, scene_id)
-        .where(*period, _NOT_HELD, Attempt.verify_status != 1)
-        .group_by(Attempt.verify_status)
-        .order_by(count.desc(), Attempt.verify_status)
-    ).all()
-    return tuple(FailureCount(int(s), STATUS_MESSAGES.get(int(s), "unknown"), int(n)) for s, n in rows)
-
-
 def _queue(session: Session, tenant: int | None, scene_id: int | None, now: datetime) -> ReviewQueue:
-    """Held count and ages, read from the (review_state, decided_at) index."""
+    """Held count and ages, read from the (review_state, decided_at) index: held cases are few, a tenant's
+    records many, so the tenant is a filter there (``+ 0`` keeps SQLite off the tenant's index)."""
     where: list[Any] = [_IS_HELD, Attempt.state == "decided"]
     if tenant is not None:
-        where.append(Attempt.tenant_id == tenant)
+        where.append(Attempt.tenant_id + 0 == tenant)
     if scene_id is not None:
         where.append(Task.scene_id == scene_id)
     query = select(func.count(), func.min(Attempt.decided_at)).select_from(Attempt)
@@ -273,22 +290,33 @@ def _age(now: datetime, since: datetime) -> float:
     return max(0.0, (now - since).total_seconds())
 
 
-def _latency(session: Session, period: list[Any], scene_id: int | None) -> Latency:
-    timed = [*period, Attempt.decision_ms.is_not(None)]
-    query = select(Attempt.decision_ms).select_from(Attempt)
-    ordered = _scoped(query, scene_id).where(*timed)
-    counted = _scoped(select(func.count()).select_from(Attempt), scene_id).where(*timed)
-    samples = int(session.scalar(counted) or 0)
-    if not samples:
+def _latency(session: Session, period: list[Any], scene_id: int | None, verifications: int) -> Latency:
+    """Percentiles of the decision times, computed here (SQLite has no percentile_cont): one column of at
+    most LATENCY_CAP values is read; a busier period is sampled evenly by id (every k-th record), so the
+    same data always give the same figures."""
+    query = _scoped(select(Attempt.decision_ms).select_from(Attempt), scene_id)
+    query = query.where(*period, Attempt.decision_ms.is_not(None))
+    every = ceil(verifications / LATENCY_CAP)
+    if every > 1:
+        query = query.where(Attempt.id % every == 0)
+    values = sorted(float(v) for v in session.scalars(query))
+    if not values:
         return Latency(0, None, None)
-    p50 = _at_rank(session, ordered, Attempt.decision_ms, samples, 0.5)
-    p95 = _at_rank(session, ordered, Attempt.decision_ms, samples, 0.95)
-    return Latency(samples, p50, p95)
+    return Latency(len(values), _quantile(values, 0.5), _quantile(values, 0.95), every > 1)
+
+
+def _quantile(ordered: Sequence[float], fraction: float) -> float:
+    """Interpolated between the two nearest ranks, as PostgreSQL's percentile_cont."""
+    position = fraction * (len(ordered) - 1)
+    rank = floor(position)
+    if rank + 1 >= len(ordered):
+        return ordered[rank]
+    return ordered[rank] + (ordered[rank + 1] - ordered[rank]) * (position - rank)
 
 
 def _at_rank(session: Session, query: Select[Any], column: Any, n: int, fraction: float) -> Any:
-    """The ``fraction`` quantile of ``column`` over ``n`` rows, interpolated between the two nearest
-    ranks as PostgreSQL's percentile_cont does; reads two rows at an offset, on every backend."""
+    """The ``fraction`` quantile of ``column`` over the ``n`` rows of ``query``, interpolated between the
+    two nearest ranks as percentile_cont; reads two rows at an offset of the ordered scan."""
     position = fraction * (n - 1)
     rank = floor(position)
     values: Sequence[Any] = session.scalars(query.order_by(column).offset(rank).limit(2)).all()

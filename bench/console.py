@@ -13,8 +13,9 @@ the queries under test.
 The queries run through the console services as the admin of the larger tenant (a real console user),
 ``--runs`` times each (fewer for the export): p50 / p95 / max in ms. Each search's page and count
 statements are captured and explained (EXPLAIN QUERY PLAN / EXPLAIN) to show the indexes they use.
-SQLite is measured as a deployment has it (no ANALYZE: shiren never runs it); PostgreSQL after ANALYZE
-(what autovacuum does shortly after a load).
+Both are measured as a running deployment has them: SQLite after ``refresh_statistics`` (which every
+server and worker runs every 5 minutes), PostgreSQL after ANALYZE (what autovacuum does shortly after a
+load). ``--no-statistics`` leaves SQLite without them, to show what they are worth.
 
     .venv/bin/python bench/console.py [--records 100000] [--runs 50] [--backends sqlite,postgres]
                                       [--postgres URL] [--quick]
@@ -49,6 +50,7 @@ from _common import percentile, write_results
 from shiren.domain.idnumber import random_id_number
 from shiren.domain.roles import Actor
 from shiren.runtime import Runtime
+from shiren.storage.db import refresh_statistics
 from shiren.services.console.accounts import create_user
 from shiren.services.console.cases import view_case
 from shiren.services.console.records import (
@@ -190,8 +192,9 @@ class Rows:
 class Seeder:
     """Bulk-inserts ``n`` verifications into a fresh store, the way the services would have written them."""
 
-    def __init__(self, runtime: Runtime, n: int, seed: int = 7) -> None:
+    def __init__(self, runtime: Runtime, n: int, seed: int = 7, *, statistics: bool = True) -> None:
         self.runtime, self.n, self.rng = runtime, n, random.Random(seed)
+        self.statistics = statistics
         self.now = utcnow().replace(microsecond=0)
         self.ids = {"outbox": 0, "delivery": 0, "review": 0}
         self.counts = dict.fromkeys(("tasks", "attempts", "callbacks", "deliveries", "blobs", "reviews"), 0)
@@ -531,9 +534,12 @@ class Seeder:
         return seeded
 
     def _finish(self) -> None:
-        """PostgreSQL: sequences past the explicit ids, and the planner's statistics."""
+        """PostgreSQL: sequences past the explicit ids, and the planner's statistics (SQLite: the
+        statistics shiren refreshes itself, unless --no-statistics)."""
         engine = self.runtime.engine
         if engine.dialect.name != "postgresql":
+            if self.statistics:
+                refresh_statistics(engine)
             return
         with engine.begin() as conn:
             for table in ("tasks", "attempts", "callback_outbox", "callback_deliveries", "review_decisions"):
@@ -601,7 +607,7 @@ def summarize(lines: list[str], dialect: str) -> str:
                 parts.append(f"SEQ SCAN {m.group(2)}")
             elif m:
                 parts.append(m.group(3) or m.group(4))
-            sort = re.match(r"(?:->\s+)?(Incremental )?Sort\b", line.strip())
+            sort = re.match(r"(?:->\s+)?(Incremental )?Sort\s+\(cost", line.strip())  # not "Sort Key:"
             if sort:
                 parts.append("incremental sort (presorted)" if sort.group(1) else "SORT")
     return ", ".join(dict.fromkeys(parts)) or "?"
@@ -752,7 +758,9 @@ def postgres_database(url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def run_backend(label: str, database_url: str | None, records: int, runs: int) -> dict[str, Any]:
+def run_backend(
+    label: str, database_url: str | None, records: int, runs: int, *, statistics: bool = True
+) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="shiren-console-"))
     settings = Settings(
         data_dir=tmp,
@@ -763,7 +771,7 @@ def run_backend(label: str, database_url: str | None, records: int, runs: int) -
     rt = Runtime.build(settings)
     try:
         print(f"\n{label}: seeding {records:,} verifications ...", flush=True)
-        seeded = Seeder(rt, records).run()
+        seeded = Seeder(rt, records, statistics=statistics).run()
         counts = ", ".join(f"{v:,} {k}" for k, v in seeded.counts.items())
         print(f"  seeded in {seeded.seconds:.1f} s ({counts})")
         print(f"\n  {'query':<38} {'found':>11} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")
@@ -791,13 +799,15 @@ def main() -> None:
     ap.add_argument("--backends", default="sqlite,postgres")
     ap.add_argument("--postgres", default=DEFAULT_PG, help="a PostgreSQL server (the run creates a database)")
     ap.add_argument("--quick", action="store_true", help="5,000 verifications, 5 runs")
+    ap.add_argument("--no-statistics", action="store_true", help="SQLite without planner statistics")
     args = ap.parse_args()
     records = args.records or (5_000 if args.quick else 100_000)
     runs = args.runs or (5 if args.quick else 50)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     results: dict[str, Any] = {"records": records, "runs": runs, "backends": {}}
     if "sqlite" in backends:
-        results["backends"]["sqlite"] = run_backend("SQLite", None, records, runs)
+        stats = not args.no_statistics
+        results["backends"]["sqlite"] = run_backend("SQLite", None, records, runs, statistics=stats)
     if "postgres" in backends:
         shown = make_url(args.postgres).render_as_string(hide_password=True)
         try:

@@ -47,7 +47,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             for worker in reversed(workers):
                 await worker.stop()
 
-    app = FastAPI(title="shiren", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    # No /docs: Swagger UI loads its script from a CDN, and shiren serves nothing from third parties.
+    app = FastAPI(title="shiren", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     rpc = make_rpc_endpoint(runtime)
     app.add_route("/", make_front_door(runtime, rpc), methods=["GET", "POST"], include_in_schema=False)

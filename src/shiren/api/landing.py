@@ -3,9 +3,9 @@ saying what runs here and where to go, instead of a ``MissingAction`` error.
 
 Only a plain ``GET /`` (no query string) whose Accept names ``text/html`` is a person; every other request,
 the SDKs' included (POST, or GET with ``?Action=…``, or any Accept without HTML), goes to the RPC endpoint
-untouched. The page links only to what shiren serves itself: FastAPI's ``/docs`` is not linked because
-Swagger UI loads its script and styles from a public CDN, which the strict CSP of our pages (and an offline
-deployment) refuses; ``/openapi.json`` is the machine-readable document instead.
+untouched. The page links only to what shiren serves itself: there is no Swagger UI (``/docs``), whose
+script and styles come from a public CDN that the strict CSP of our pages (and an offline deployment)
+refuses; ``/openapi.json`` is the machine-readable document instead.
 """
 
 from __future__ import annotations

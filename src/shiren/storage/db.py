@@ -29,6 +29,19 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """Keep SQLite's query planner informed: without statistics it takes the (tenant, created_at) index
+    for every console search and reads a whole tenant's rows to find one BizId (bench/console.py: 300 ms
+    at 100,000 records, 1 ms with statistics). Sampled (``analysis_limit``), so it takes milliseconds.
+    PostgreSQL's autovacuum does this by itself."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

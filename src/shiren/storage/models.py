@@ -130,6 +130,7 @@ class Attempt(Base):
             "ix_attempts_tenant_created",
             "tenant_id",
             "created_at",
+            "id",
             "decided_at",
             "verify_status",
             "review_state",
@@ -137,6 +138,7 @@ class Attempt(Base):
         ),
         Index("ix_attempts_tenant_status_created", "tenant_id", "verify_status", "created_at"),
         Index("ix_attempts_review", "review_state", "decided_at"),
+        Index("ix_attempts_user_index", "user_index", "created_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
@@ -179,7 +181,7 @@ class Attempt(Base):
     # Keyed hash of the ID number checked (never the number): failures are limited per identity.
     identity_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     # Keyed hash of the integrator's UserId (never the id itself): the console finds a user's attempts.
-    user_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    user_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # How long the decision itself took (models, authority), for the console's latency statistics.
     decision_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
     # Human review (domain/review.py): "held" while a verdict in the scene's review band waits for a

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shiren.runtime import Runtime
 from shiren.services.console.accounts import purge_sessions
+from shiren.storage.db import refresh_statistics
 from shiren.storage.repo.nonces import purge_nonces
 from shiren.workers.callbacks import CallbackWorker
 from shiren.workers.retention import RetentionWorker
@@ -23,13 +24,14 @@ NONCE_PURGE_S = 300.0
 
 
 async def purge_nonces_forever(runtime: Runtime) -> None:
-    """Drop nonces older than two signature windows (they can no longer be replayed) and console sessions
-    past their end, every 5 minutes."""
+    """Every 5 minutes: drop nonces older than two signature windows (they can no longer be replayed) and
+    console sessions past their end, and refresh SQLite's planner statistics."""
     window = timedelta(seconds=2 * runtime.settings.timestamp_window_s)
     while True:
         try:
             await run_in_threadpool(purge_nonces, runtime.sessions, window)
             await run_in_threadpool(purge_sessions, runtime)
+            await run_in_threadpool(refresh_statistics, runtime.engine)
         except Exception:
             log.exception("nonce or session purge failed")
         await asyncio.sleep(NONCE_PURGE_S)

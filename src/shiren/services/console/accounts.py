@@ -240,18 +240,23 @@ def open_session(runtime: Runtime, token: str | None, remote: str | None) -> Ope
         raise Unauthenticated("sign in")
     now = utcnow()
     idle = timedelta(seconds=runtime.settings.console_idle_timeout_s)
+    ended = False
     with runtime.sessions() as session, session.begin():
         row = session.get(ConsoleSession, _digest(token))
         user = session.get(ConsoleUser, row.user_id) if row is not None else None
         if row is None or user is None:
             raise Unauthenticated("sign in")
         if not user.enabled or row.expires_at <= now or row.last_seen_at + idle <= now:
-            session.delete(row)
-            raise Unauthenticated("your session has ended; sign in again", expired=True)
-        if now - row.last_seen_at >= TOUCH_EVERY:
-            row.last_seen_at = now
-        actor = Actor(user.id, user.name, user.role, user.tenant_id, remote)
-        return OpenSession(row.id, actor, row.csrf, user.must_change_password)
+            session.delete(row)  # committed below: an ended session cannot come back
+            ended = True
+        else:
+            if now - row.last_seen_at >= TOUCH_EVERY:
+                row.last_seen_at = now
+            actor = Actor(user.id, user.name, user.role, user.tenant_id, remote)
+            opened = OpenSession(row.id, actor, row.csrf, user.must_change_password)
+    if ended:
+        raise Unauthenticated("your session has ended; sign in again", expired=True)
+    return opened
 
 
 def sign_out(runtime: Runtime, opened: OpenSession) -> None:

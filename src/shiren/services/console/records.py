@@ -12,6 +12,7 @@ import io
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from shiren.domain.decision import STATUS_MESSAGES
 from shiren.domain.faceverify import sub_code
@@ -148,17 +149,23 @@ def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
         raise Invalid("after", "not a page of this list") from None
 
 
-def _sub_code(attempt: Attempt) -> str | None:
+def _sub_code(attempt: Attempt, evidence: dict[str, Any] | None) -> str | None:
     if attempt.scheme is None or attempt.state != "decided" or attempt.review_state == HELD:
         return None
     try:
-        return sub_code(int(attempt.verify_status), (attempt.evidence or {}).get("checks", []))
+        return sub_code(int(attempt.verify_status), (evidence or {}).get("checks", []))
     except ValueError:
         return None
 
 
 def _row(
-    runtime: Runtime, attempt: Attempt, biz_id: str, biz_type: str, scene: str, tenant: str
+    runtime: Runtime,
+    attempt: Attempt,
+    biz_id: str,
+    biz_type: str,
+    scene: str,
+    tenant: str,
+    evidence: dict[str, Any] | None,
 ) -> RecordRow:
     try:
         name, number = attempt_identity(runtime.crypto, attempt)
@@ -178,7 +185,7 @@ def _row(
         state=attempt.state,
         status=status,
         status_text="held for review" if held else STATUS_MESSAGES.get(status, ""),
-        sub_code=_sub_code(attempt),
+        sub_code=_sub_code(attempt, evidence),
         review_state=attempt.review_state,
         name=mask_name(name),
         id_number=mask_id_number(number),

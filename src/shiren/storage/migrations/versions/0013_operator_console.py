@@ -68,10 +68,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column("decision_ms", sa.Float(), nullable=True))
         batch.add_column(sa.Column("review_state", sa.String(length=16), nullable=True))
         batch.add_column(sa.Column("machine_status", sa.Integer(), nullable=True))
-        batch.create_index("ix_attempts_user_index", ["user_index"])
+        batch.create_index("ix_attempts_user_index", ["user_index", "created_at"])
         batch.create_index(
             "ix_attempts_tenant_created",
-            ["tenant_id", "created_at", "decided_at", "verify_status", "review_state", "decision_ms"],
+            ["tenant_id", "created_at", "id", "decided_at", "verify_status", "review_state", "decision_ms"],
         )
         batch.create_index("ix_attempts_tenant_status_created", ["tenant_id", "verify_status", "created_at"])
         batch.create_index("ix_attempts_review", ["review_state", "decided_at"])

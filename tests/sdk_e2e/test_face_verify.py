@@ -25,6 +25,7 @@ from shiren.domain.consent import CONSENT_VERSION
 from shiren.domain.id2meta import md5_name, md5_number
 from shiren.domain.idnumber import random_id_number
 from shiren.sdk import Challenge, encode_video, meta_info
+from tests.console_support import ConsoleClient, create_user
 from tests.fixtures.photos import photo
 from tests.sdk import models, tea
 from tests.sdk_e2e.conftest import FACE, HOLDER, HOLDER_ID, OTHER_FACE, Env
@@ -446,3 +447,58 @@ def test_a_tampered_form_body_fails_the_acs3_signature(fv: Fv, monkeypatch: pyte
     assert err.value.code == "SignatureDoesNotMatch" and err.value.statusCode == 400
     monkeypatch.setattr(DaraCore, "do_action", staticmethod(send))
     assert init(fv, "untampered").code == "200"
+
+
+# ------------------------------------------------------------------------------------- human review
+
+
+HELD_NAME = "钱七"
+HELD_ID = random_id_number(RNG, birth=date(1975, 5, 5), sex="男")
+
+
+def test_a_held_verification_is_403_until_a_reviewer_approves_it(
+    fv: Fv, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The registry holds obama2.jpg for this identity and obama.jpg faces the camera: the same person, a
+    borderline score under the scene's threshold 95 but over its review band's 60."""
+    srv, receiver = fv.env.server, fv.env.receiver
+    scene = srv.cli_json(
+        "scene", "create", "FvHeld", "--scheme", "RPBioOnly", "--tenant", "sdk", "--authority", "registry",
+        "--threshold", "authority=95", "--review-face-from", "60",
+    )  # fmt: skip
+    roster = tmp_path_factory.mktemp("held-roster")
+    cv2.imwrite(str(roster / "other-day.jpg"), cv2.imread(str(photo("obama2.jpg"))))
+    with open(roster / "roster.csv", "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["name", "id_number", "photo"], [HELD_NAME, HELD_ID, "other-day.jpg"]])
+    srv.cli_json("registry", "import", str(roster / "roster.csv"), "--tenant", "sdk")
+    scene_id = int(scene["SceneId"])
+    body = init(
+        fv,
+        "held-order",
+        scene_id=scene_id,
+        cert_name=HELD_NAME,
+        cert_no=HELD_ID,
+        callback_url=f"http://{receiver.authority}/held",
+        callback_token="tok-held",
+    )
+    certify_id = body.result_object.certify_id
+    outcome, _ = run_device(fv.env, certify_id, RenderedFace.of(FACE))
+    assert outcome.state == -1 and (outcome.answer or {}).get("review") is True, outcome
+    answer = describe(fv, certify_id, scene_id=scene_id)
+    assert answer.code == "403", answer.message  # not finished: a person decides
+    time.sleep(1.0)
+    assert not [h for h in receiver.hits if h.query.get("certifyId") == certify_id]
+
+    password = create_user(srv, "fv-reviewer", "reviewer", "sdk")
+    reviewer = ConsoleClient(srv)
+    assert reviewer.sign_in("fv-reviewer", password).status_code == 303
+    case = reviewer.get(f"/console/cases/{certify_id}")
+    assert "face_vs_authority" in case.text and "ID_PRO" in case.text
+    decided = reviewer.post(f"/console/cases/{certify_id}/review", decision="approve", reason="same_person")
+    assert decided.status_code == 303, decided.text
+    reviewer.close()
+
+    result = describe(fv, certify_id, scene_id=scene_id).result_object
+    assert (result.passed, result.sub_code) == ("T", "200")
+    hit = receiver.wait_for_query("certifyId", certify_id)
+    assert hit.query["passed"] == "T" and hit.query["callbackToken"] == "tok-held"

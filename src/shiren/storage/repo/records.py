@@ -59,18 +59,23 @@ def _where(q: RecordQuery) -> list[Any]:
     return where
 
 
+def _needs_task(q: RecordQuery) -> bool:
+    return bool(q.biz_id) or q.scene_id is not None
+
+
 def _base(q: RecordQuery) -> Select[Any]:
-    """A list needs neither the inputs nor the material, and the evidence only of the face-verify family
-    (its SubCode): decoding every row's evidence JSON was a quarter of an export's time."""
+    """The attempts alone, joined to their task only when a filter names the BizId or the scene: given
+    small tables to start from (tenants, scenes), SQLite's planner otherwise walks them first and sorts
+    every attempt (180-250 ms at 100,000 records for an operator's first page instead of 8). A list needs
+    neither the inputs nor the material, and the evidence only of the face-verify family (its SubCode):
+    decoding every row's evidence JSON was a quarter of an export's time."""
     evidence = case((Attempt.scheme.is_not(None), Attempt.evidence), else_=None)
-    return (
-        select(Attempt, Task.biz_id, Scene.biz_type, Scene.name, Tenant.name, evidence)
+    query = (
+        select(Attempt, evidence)
         .options(defer(Attempt.evidence), defer(Attempt.inputs_enc), defer(Attempt.material_enc))
-        .join(Task, Task.id == Attempt.task_id)
-        .join(Scene, Scene.id == Task.scene_id)
-        .join(Tenant, Tenant.id == Attempt.tenant_id)
         .where(*_where(q))
     )
+    return query.join(Task, Task.id == Attempt.task_id) if _needs_task(q) else query
 
 
 def page(
@@ -86,10 +91,32 @@ def page(
             or_(Attempt.created_at < at, and_(Attempt.created_at == at, Attempt.id < attempt_id))
         )
     query = query.order_by(Attempt.created_at.desc(), Attempt.id.desc()).limit(limit)
-    return [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
+    rows = list(session.execute(query))
+    task_ids = {a.task_id for a, _ in rows}
+    tasks: dict[int, tuple[str, str, str]] = {}
+    if task_ids:
+        found = session.execute(
+            select(Task.id, Task.biz_id, Scene.biz_type, Scene.name)
+            .join(Scene, Scene.id == Task.scene_id)
+            .where(Task.id.in_(task_ids))
+        )
+        tasks = {task_id: (biz_id, biz_type, name) for task_id, biz_id, biz_type, name in found}
+    tenant_ids = {a.tenant_id for a, _ in rows}
+    names: dict[int, str] = {}
+    if tenant_ids:
+        found_names = session.execute(select(Tenant.id, Tenant.name).where(Tenant.id.in_(tenant_ids)))
+        names = {tenant_id: name for tenant_id, name in found_names}
+    out = []
+    for attempt, evidence in rows:
+        biz_id, biz_type, scene = tasks.get(attempt.task_id, ("", "", ""))
+        out.append((attempt, biz_id, biz_type, scene, names.get(attempt.tenant_id, ""), evidence))
+    return out
 
 
 def count(session: Session, q: RecordQuery, *, cap: int) -> int:
     """How many attempts match, counted up to ``cap`` (a bounded count: "10,000+" reads as well)."""
-    inner = select(Attempt.id).join(Task, Task.id == Attempt.task_id).where(*_where(q)).limit(cap).subquery()
-    return int(session.scalar(select(func.count()).select_from(inner)) or 0)
+    inner = select(Attempt.id).where(*_where(q))
+    if _needs_task(q):
+        inner = inner.join(Task, Task.id == Attempt.task_id)
+    sub = inner.limit(cap).subquery()
+    return int(session.scalar(select(func.count()).select_from(sub)) or 0)

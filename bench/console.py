@@ -53,6 +53,7 @@ from shiren.runtime import Runtime
 from shiren.storage.db import refresh_statistics
 from shiren.services.console.accounts import create_user
 from shiren.services.console.cases import view_case
+from shiren.services.console.stats import statistics as statistics_of
 from shiren.services.console.records import (
     COUNT_CAP,
     RecordSearch,
@@ -652,6 +653,8 @@ def found(result: Any) -> str:
         return f"{result[1]} rows"
     if isinstance(result, int):
         return f"{result}"
+    if hasattr(result, "latency"):  # statistics: the verifications they counted
+        return f"{result.total}"
     total = getattr(result, "total", None)
     if total is not None:
         return f"{total}{'+' if result.total_capped else ''}"
@@ -686,6 +689,7 @@ def cases(rt: Runtime, seeded: Seeded, runs: int) -> list[Case]:
             return records_repo.count(session, query, cap=COUNT_CAP + 1)
 
     view_tokens = list(reversed(seeded.tokens))
+    today = utcnow().date()
     return [
         Case("first page (no filter)", search(), runs),
         Case("first page, operator (every tenant)", search(seeded.operator), runs),
@@ -700,6 +704,18 @@ def cases(rt: Runtime, seeded: Seeded, runs: int) -> list[Case]:
         Case("page 21 (20 cursors deep)", search(after=cursor), runs),
         Case("bounded count (no filter)", count, runs),
         Case("case view", lambda i: view_case(rt, admin, view_tokens[i % len(view_tokens)]), runs, False),
+        Case(
+            "statistics 30 days",
+            lambda i: statistics_of(rt, admin, start=today - timedelta(days=29), end=today),
+            min(10, runs),
+            False,
+        ),
+        Case(
+            "statistics 92 days",
+            lambda i: statistics_of(rt, admin, start=today - timedelta(days=91), end=today),
+            min(10, runs),
+            False,
+        ),
         Case(
             "export 7 days (CSV)",
             lambda i: export_records(rt, admin, RecordSearch(**week)),

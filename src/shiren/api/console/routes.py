@@ -98,10 +98,9 @@ def make_console_router(runtime: Runtime) -> APIRouter:
 
     @router.get("/login")
     def login_form(request: Request) -> Response:
-        response = Response()
-        token = web.login_token(request, response)
+        token = web.login_token(request)
         page = render(request, "login.html", login_csrf=token, expired=request.query_params.get("expired"))
-        page.raw_headers.extend(h for h in response.raw_headers if h[0] == b"set-cookie")
+        web.set_login_cookie(request, page, token)
         return page
 
     @router.post("/login")

@@ -118,9 +118,12 @@ def clear_session_cookie(request: Request, response: Response) -> None:
     )
 
 
-def login_token(request: Request, response: Response) -> str:
+def login_token(request: Request) -> str:
     """The sign-in form's CSRF token: the cookie's when there is one, else a new one (double submit)."""
-    token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    return request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+
+
+def set_login_cookie(request: Request, response: Response, token: str) -> None:
     response.set_cookie(
         LOGIN_COOKIE,
         token,
@@ -130,7 +133,6 @@ def login_token(request: Request, response: Response) -> str:
         samesite="strict",
         secure=secure(request),
     )
-    return token
 
 
 def same_origin(request: Request) -> bool:
